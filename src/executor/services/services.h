@@ -1,0 +1,57 @@
+/*
+ * executor/services/services.h — internal interfaces of the standard
+ * services that rivet/rt.h does not publish: the unwind registrar, the
+ * program runner, and slab placement for the memory map.
+ *
+ * The controller interface (executor/ci/) calls these after decoding;
+ * nothing here sees wire bytes.
+ */
+#ifndef RIVET_EXECUTOR_SERVICES_H
+#define RIVET_EXECUTOR_SERVICES_H
+
+#include <stdint.h>
+
+#include "rivet/rt.h"
+
+/* Map `size` bytes (a page multiple) of read-write memory per `placement`. */
+rivet_error *rv_place_slab(uint64_t size, rivet_placement placement,
+                           uint64_t *addr);
+
+/* ------------------------------------------------------- unwind registrar */
+
+/* The service only marks the registrar's place in shutdown order; the
+ * registry of frames is process-wide because the C runtime's is. */
+rivet_error *rv_unwind_registrar_create(rivet_service **out);
+/* Register the .eh_frame section [start, end) (ends with a zero word). */
+rivet_error *rv_unwind_register(uint64_t start, uint64_t end);
+/* Deregister a section registered before; anything else is an error (the
+ * C runtime would abort). */
+rivet_error *rv_unwind_deregister(uint64_t start, uint64_t end);
+
+/* ---------------------------------------------------------- program runner */
+
+/* An array of function pointers in executor memory, [start, end). */
+typedef struct rv_fn_array {
+    uint64_t start, end;
+} rv_fn_array;
+
+typedef struct rv_program_arrays {
+    uint64_t dso_handle;
+    rv_fn_array preinit, init, ctors, fini, dtors;
+} rv_program_arrays;
+
+rivet_error *rv_program_runner_create(rivet_service **out);
+/* Register the fini/dtors runner for dso_handle with __cxa_atexit, then run
+ * preinit_array, init_array (in order) and .ctors (in reverse). */
+rivet_error *rv_program_run_initializers(const rv_program_arrays *a);
+/* Run every exit handler registered for dso_handle (the fini runner too). */
+rivet_error *rv_program_run_finalizers(uint64_t dso_handle);
+/* Call int main(argc, argv, envp) at `fn` holding a session keepalive.
+ * argv and envp are NULL-terminated; envp NULL passes the process's own. */
+rivet_error *rv_program_run_main(rivet_session *s, uint64_t fn, int argc,
+                                 char **argv, char **envp, int *status);
+/* Call int f(void) at `fn` holding a session keepalive. */
+rivet_error *rv_program_run_function(rivet_session *s, uint64_t fn,
+                                     int *result);
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * sys/posix/memory.c — address space, protections and cache maintenance on
+ * Linux/POSIX (the memory half of sys/sys.h).
+ */
+#include <errno.h>
+#include <link.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "rivet/rt.h"
+#include "sys/sys.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000 /* Linux 4.17; older kernels ignore it */
+#endif
+
+uint64_t rv_sys_page_size(void)
+{
+    long n = sysconf(_SC_PAGESIZE);
+    return n > 0 ? (uint64_t)n : 4096;
+}
+
+static int map_flags(unsigned flags)
+{
+    int f = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+    if (flags & RV_SYS_MAP_EXACT)
+        f |= MAP_FIXED_NOREPLACE;
+#ifdef MAP_32BIT
+    if (flags & RV_SYS_MAP_LOW)
+        f |= MAP_32BIT;
+#endif
+    return f;
+}
+
+rivet_error *rv_sys_map(uint64_t hint, uint64_t size, unsigned flags,
+                        uint64_t *addr)
+{
+    void *p = mmap((void *)(uintptr_t)hint, (size_t)size,
+                   PROT_READ | PROT_WRITE, map_flags(flags), -1, 0);
+    if (p == MAP_FAILED) {
+        if ((flags & RV_SYS_MAP_EXACT) && errno == EEXIST)
+            return rivet_error_create(RIVET_ERR_NOT_FOUND,
+                                      "address 0x%llx is in use",
+                                      (unsigned long long)hint);
+        return rivet_error_from_errno(errno, "mmap of 0x%llx bytes",
+                                      (unsigned long long)size);
+    }
+    /* Kernels before 4.17 treat MAP_FIXED_NOREPLACE as a plain hint. */
+    if ((flags & RV_SYS_MAP_EXACT) && (uint64_t)(uintptr_t)p != hint) {
+        munmap(p, (size_t)size);
+        return rivet_error_create(RIVET_ERR_NOT_FOUND,
+                                  "address 0x%llx is in use",
+                                  (unsigned long long)hint);
+    }
+    *addr = (uint64_t)(uintptr_t)p;
+    return NULL;
+}
+
+rivet_error *rv_sys_unmap(uint64_t addr, uint64_t size)
+{
+    if (munmap((void *)(uintptr_t)addr, (size_t)size) != 0)
+        return rivet_error_from_errno(errno, "munmap of [0x%llx, 0x%llx)",
+                                      (unsigned long long)addr,
+                                      (unsigned long long)(addr + size));
+    return NULL;
+}
+
+rivet_error *rv_sys_protect(uint64_t addr, uint64_t size, uint8_t prot)
+{
+    int p = PROT_NONE;
+    if (prot & RIVET_PROT_READ)
+        p |= PROT_READ;
+    if (prot & RIVET_PROT_WRITE)
+        p |= PROT_WRITE;
+    if (prot & RIVET_PROT_EXEC)
+        p |= PROT_EXEC;
+    if (mprotect((void *)(uintptr_t)addr, (size_t)size, p) != 0)
+        return rivet_error_from_errno(errno, "mprotect of [0x%llx, 0x%llx)",
+                                      (unsigned long long)addr,
+                                      (unsigned long long)(addr + size));
+    return NULL;
+}
+
+rivet_error *rv_sys_discard(uint64_t addr, uint64_t size)
+{
+    /* On a private anonymous mapping MADV_DONTNEED drops the pages; the next
+     * touch maps fresh zero pages. */
+    if (madvise((void *)(uintptr_t)addr, (size_t)size, MADV_DONTNEED) != 0)
+        return rivet_error_from_errno(errno, "madvise of [0x%llx, 0x%llx)",
+                                      (unsigned long long)addr,
+                                      (unsigned long long)(addr + size));
+    return NULL;
+}
+
+void rv_sys_flush_icache(uint64_t addr, uint64_t size)
+{
+    char *p = (char *)(uintptr_t)addr;
+    __builtin___clear_cache(p, p + size);
+}
+
+struct library_span {
+    uint64_t lo, hi;
+    bool found;
+};
+
+static int visit_library(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+    struct library_span *span = ctx;
+    (void)size;
+    /* The main executable comes first with an empty name; the vDSO has no
+     * PT_LOAD worth avoiding but including it is harmless. */
+    if (!info->dlpi_name || !info->dlpi_name[0])
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uint64_t start = (uint64_t)info->dlpi_addr + ph->p_vaddr;
+        uint64_t end = start + ph->p_memsz;
+        if (!span->found || start < span->lo)
+            span->lo = start;
+        if (!span->found || end > span->hi)
+            span->hi = end;
+        span->found = true;
+    }
+    return 0;
+}
+
+bool rv_sys_library_span(uint64_t *lo, uint64_t *hi)
+{
+    struct library_span span = {0, 0, false};
+    dl_iterate_phdr(visit_library, &span);
+    if (!span.found)
+        return false;
+    *lo = span.lo;
+    *hi = span.hi;
+    return true;
+}

@@ -1,0 +1,73 @@
+/*
+ * sys/sys.h — the operating-system calls librivet-rt makes, behind one
+ * small interface (implemented in sys/posix/).
+ *
+ * Services hold the logic and call only these; that keeps every mmap,
+ * mprotect, dlopen and unwinder call in one folder and lets the logic be
+ * read (and ported) without them. Addresses are uint64_t executor
+ * addresses, as everywhere in the runtime.
+ */
+#ifndef RIVET_SYS_H
+#define RIVET_SYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rivet/error.h"
+
+/* ------------------------------------------------------------------ memory */
+
+uint64_t rv_sys_page_size(void);
+
+enum {
+    /* Map exactly at `hint` or fail with RIVET_ERR_NOT_FOUND (never replaces
+     * an existing mapping). */
+    RV_SYS_MAP_EXACT = 1,
+    /* Ask the kernel for an address in the low 2 GiB (MAP_32BIT) where that
+     * exists; the caller still checks the result. */
+    RV_SYS_MAP_LOW = 2,
+};
+
+/* Map `size` bytes (a page multiple) of private anonymous read-write memory,
+ * reserving no swap. `hint` 0 means anywhere. */
+rivet_error *rv_sys_map(uint64_t hint, uint64_t size, unsigned flags,
+                        uint64_t *addr);
+rivet_error *rv_sys_unmap(uint64_t addr, uint64_t size);
+/* prot is RIVET_PROT_* (rivet/rt.h). */
+rivet_error *rv_sys_protect(uint64_t addr, uint64_t size, uint8_t prot);
+/* Give whole pages back; they read as zero afterwards. Only valid on
+ * memory from rv_sys_map (private anonymous). */
+rivet_error *rv_sys_discard(uint64_t addr, uint64_t size);
+/* Make newly written code visible to instruction fetch (a no-op where the
+ * caches are coherent, as on x86-64). */
+void rv_sys_flush_icache(uint64_t addr, uint64_t size);
+
+/* Lowest start and highest end of the mappings of every loaded shared
+ * library, the main executable excluded. False when there are none. */
+bool rv_sys_library_span(uint64_t *lo, uint64_t *hi);
+
+/* ------------------------------------------------------------------- dylib */
+
+/* NULL path: the process itself (its global symbol scope). */
+rivet_error *rv_sys_dylib_open(const char *path, void **handle);
+void *rv_sys_dylib_symbol(void *handle, const char *name);
+void rv_sys_dylib_close(void *handle);
+
+/* ------------------------------------------------------------------ unwind */
+
+/* Register / deregister an .eh_frame section that ends with a 4-byte zero
+ * terminator, with the unwinder of the C runtime. */
+void rv_sys_register_frame(const void *eh_frame);
+void rv_sys_deregister_frame(const void *eh_frame);
+
+/* ----------------------------------------------------------------- program */
+
+/* Run fn(arg) at exit or when rv_sys_finalize_dso(dso) runs (__cxa_atexit). */
+rivet_error *rv_sys_atexit_for_dso(void (*fn)(void *), void *arg, void *dso);
+/* Run and forget every exit handler registered for `dso` (__cxa_finalize). */
+void rv_sys_finalize_dso(void *dso);
+/* The process environment (environ). */
+char **rv_sys_environ(void);
+
+#endif
