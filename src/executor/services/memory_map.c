@@ -400,7 +400,7 @@ rivet_error *rivet_memory_map_initialize(rivet_memory_map *mm,
                                          const rivet_initialize_request *req,
                                          uint64_t *region_addr)
 {
-    struct region *r;
+    struct region *r = NULL;
     rivet_error *e = region_create(req, mm->page_size, &r);
     if (e)
         return rivet_error_wrap(e, "memory map: initialize");
@@ -544,9 +544,9 @@ static void unlink_slab(rivet_memory_map *mm, struct slab *sl)
 
 rivet_error *rivet_memory_map_release(rivet_memory_map *mm, uint64_t slab_addr)
 {
-    struct slab *sl;
-    uint64_t *regions;
-    size_t count;
+    struct slab *sl = NULL;
+    uint64_t *regions = NULL;
+    size_t count = 0;
     mtx_lock(&mm->lock);
     rivet_error *e = begin_release(mm, slab_addr, &sl, &regions, &count);
     mtx_unlock(&mm->lock);
