@@ -1,0 +1,350 @@
+/*
+ * controller/executor.c — the controller's typed calls into an executor
+ * (controller/executor.h): encode the arguments in SPS, call the wrapper
+ * function through ex->ops, decode the answer.
+ *
+ * Payload layouts are documented in docs/wire-protocol.md ("Wrapper
+ * function payloads") and mirrored by executor/ci/ on the other side.
+ */
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "controller/executor.h"
+#include "rivet/sps.h"
+
+/* ---------------------------------------------------------------- binding */
+
+static const struct {
+    const char *name;
+    size_t offset;
+} bootstrap_names[] = {
+    {"rivet_memory_map", offsetof(rv_executor_addrs, memory_map)},
+    {"rivet_memory_map_reserve_sps", offsetof(rv_executor_addrs, reserve)},
+    {"rivet_memory_map_initialize_sps", offsetof(rv_executor_addrs, initialize)},
+    {"rivet_memory_map_deinitialize_multiple_sps",
+     offsetof(rv_executor_addrs, deinitialize_multiple)},
+    {"rivet_memory_map_release_multiple_sps",
+     offsetof(rv_executor_addrs, release_multiple)},
+    {"rivet_dylib_manager", offsetof(rv_executor_addrs, dylib_manager)},
+    {"rivet_dylib_open_sps", offsetof(rv_executor_addrs, dylib_open)},
+    {"rivet_dylib_lookup_sps", offsetof(rv_executor_addrs, dylib_lookup)},
+    {"rivet_run_main_sps", offsetof(rv_executor_addrs, run_main)},
+    {"rivet_run_function_sps", offsetof(rv_executor_addrs, run_function)},
+    {"rivet_register_eh_frame", offsetof(rv_executor_addrs, register_eh_frame)},
+    {"rivet_deregister_eh_frame",
+     offsetof(rv_executor_addrs, deregister_eh_frame)},
+    {"rivet_run_initializers", offsetof(rv_executor_addrs, run_initializers)},
+    {"rivet_run_finalizers", offsetof(rv_executor_addrs, run_finalizers)},
+};
+
+rivet_error *rv_executor_bind(rivet_executor *ex,
+                              bool (*lookup)(void *ctx, const char *name,
+                                             uint64_t *addr),
+                              void *ctx)
+{
+    rivet_error *missing = NULL;
+    size_t n = sizeof(bootstrap_names) / sizeof(bootstrap_names[0]);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t *slot = (uint64_t *)((char *)&ex->addrs + bootstrap_names[i].offset);
+        if (!lookup(ctx, bootstrap_names[i].name, slot))
+            missing = rivet_error_join(missing,
+                rivet_error_create(RIVET_ERR_NOT_FOUND, "no bootstrap symbol '%s'",
+                                   bootstrap_names[i].name));
+    }
+    if (missing)
+        return rivet_error_wrap(missing, "executor: bind");
+    return rivet_error_wrap(rv_executor_open_library(ex, NULL,
+                                                     &ex->process_handle),
+                            "executor: bind");
+}
+
+/* ------------------------------------------------------------ call helpers */
+
+/* A decoded answer: the buffer and a reader over the value part. */
+typedef struct answer {
+    char *data;
+    rivet_sps_reader r;
+} answer;
+
+/* Send the writer's bytes to `fn` and receive the answer bytes. */
+static rivet_error *call(rivet_executor *ex, uint64_t fn, rivet_sps_writer *w,
+                         answer *a)
+{
+    char *arg;
+    size_t arg_size, size = 0;
+    rivet_error *e = rivet_sps_writer_finish(w, &arg, &arg_size);
+    if (e)
+        return e;
+    a->data = NULL;
+    e = ex->ops->call(ex, fn, arg, arg_size, &a->data, &size);
+    free(arg);
+    if (!e)
+        rivet_sps_reader_init(&a->r, a->data, size);
+    return e;
+}
+
+/* The executor's failure message as an error. */
+static rivet_error *executor_failure(const char *message, size_t n)
+{
+    return rivet_error_create(RIVET_ERR_EXECUTOR, "%.*s", (int)n, message);
+}
+
+/* Call a wrapper answering expected<T>; on success the reader is at T. */
+static rivet_error *call_expected(rivet_executor *ex, uint64_t fn,
+                                  rivet_sps_writer *w, answer *a)
+{
+    rivet_error *e = call(ex, fn, w, a);
+    bool has_value = false;
+    if (e || (rivet_sps_get_bool(&a->r, &has_value) && has_value))
+        return e;
+    const char *message;
+    size_t n;
+    e = rivet_sps_get_string(&a->r, &message, &n) && rivet_sps_reader_done(&a->r)
+            ? executor_failure(message, n)
+            : rivet_error_create(RIVET_ERR_PROTOCOL, "malformed answer");
+    free(a->data);
+    a->data = NULL;
+    return e;
+}
+
+/* Finish decoding an answer: everything consumed, buffer freed. */
+static rivet_error *finish(answer *a)
+{
+    bool done = rivet_sps_reader_done(&a->r);
+    free(a->data);
+    return done ? NULL
+                : rivet_error_create(RIVET_ERR_PROTOCOL, "malformed answer");
+}
+
+/* Call a wrapper answering `error`. */
+static rivet_error *call_error(rivet_executor *ex, uint64_t fn,
+                               rivet_sps_writer *w)
+{
+    answer a;
+    rivet_error *e = call(ex, fn, w, &a);
+    if (e)
+        return e;
+    const char *message = NULL;
+    size_t n = 0;
+    bool ok = rivet_sps_get_error(&a.r, &message, &n) &&
+              rivet_sps_reader_done(&a.r);
+    e = !ok ? rivet_error_create(RIVET_ERR_PROTOCOL, "malformed answer")
+        : message ? executor_failure(message, n)
+                  : NULL;
+    free(a.data);
+    return e;
+}
+
+/* Call a wrapper answering expected<u64>. */
+static rivet_error *call_u64(rivet_executor *ex, uint64_t fn,
+                             rivet_sps_writer *w, uint64_t *out)
+{
+    answer a;
+    rivet_error *e = call_expected(ex, fn, w, &a);
+    if (e)
+        return e;
+    uint64_t v = 0;
+    rivet_sps_get_u64(&a.r, &v);
+    e = finish(&a);
+    if (!e)
+        *out = v;
+    return e;
+}
+
+static rivet_error *call_u32(rivet_executor *ex, uint64_t fn,
+                             rivet_sps_writer *w, uint32_t *out)
+{
+    answer a;
+    rivet_error *e = call_expected(ex, fn, w, &a);
+    if (e)
+        return e;
+    uint32_t v = 0;
+    rivet_sps_get_u32(&a.r, &v);
+    e = finish(&a);
+    if (!e)
+        *out = v;
+    return e;
+}
+
+/* ------------------------------------------------------------ memory map */
+
+rivet_error *rv_executor_reserve(rivet_executor *ex, uint64_t size,
+                                 rivet_placement placement, uint64_t *addr)
+{
+    rivet_sps_writer w;
+    rivet_sps_writer_init(&w);
+    rivet_sps_put_u64(&w, ex->addrs.memory_map);
+    rivet_sps_put_u64(&w, size);
+    rivet_sps_put_u8(&w, (uint8_t)placement);
+    return rivet_error_wrap(call_u64(ex, ex->addrs.reserve, &w, addr),
+                            "executor: reserve");
+}
+
+static void put_segment(rivet_sps_writer *w, const rivet_segment *seg)
+{
+    rivet_sps_put_u8(w, seg->prot);
+    rivet_sps_put_bool(w, seg->in_place);
+    rivet_sps_put_u64(w, seg->addr);
+    rivet_sps_put_u64(w, seg->size);
+    /* In place, the bytes are already at addr: send none. */
+    if (seg->in_place)
+        rivet_sps_put_string(w, NULL, 0);
+    else
+        rivet_sps_put_string(w, seg->content, (size_t)seg->content_size);
+}
+
+static void put_action_call(rivet_sps_writer *w, const rivet_action_call *c)
+{
+    rivet_sps_put_u64(w, c->fn);
+    rivet_sps_put_string(w, c->arg, c->arg_size);
+}
+
+rivet_error *rv_executor_initialize(rivet_executor *ex,
+                                    const rivet_initialize_request *req,
+                                    uint64_t *region)
+{
+    rivet_sps_writer w;
+    rivet_sps_writer_init(&w);
+    rivet_sps_put_u64(&w, ex->addrs.memory_map);
+    rivet_sps_put_u64(&w, req->segment_count);
+    for (size_t i = 0; i < req->segment_count; i++)
+        put_segment(&w, &req->segments[i]);
+    rivet_sps_put_u64(&w, req->action_count);
+    for (size_t i = 0; i < req->action_count; i++) {
+        put_action_call(&w, &req->actions[i].finalize);
+        put_action_call(&w, &req->actions[i].dealloc);
+    }
+    return rivet_error_wrap(call_u64(ex, ex->addrs.initialize, &w, region),
+                            "executor: initialize");
+}
+
+/* (u64 instance, seq<u64>) -> error */
+static rivet_error *call_batch(rivet_executor *ex, uint64_t fn,
+                               const uint64_t *addrs, size_t count)
+{
+    rivet_sps_writer w;
+    rivet_sps_writer_init(&w);
+    rivet_sps_put_u64(&w, ex->addrs.memory_map);
+    rivet_sps_put_u64(&w, count);
+    for (size_t i = 0; i < count; i++)
+        rivet_sps_put_u64(&w, addrs[i]);
+    return call_error(ex, fn, &w);
+}
+
+rivet_error *rv_executor_deinitialize_multiple(rivet_executor *ex,
+                                               const uint64_t *regions,
+                                               size_t count)
+{
+    return rivet_error_wrap(call_batch(ex, ex->addrs.deinitialize_multiple,
+                                       regions, count),
+                            "executor: deinitialize");
+}
+
+rivet_error *rv_executor_release_multiple(rivet_executor *ex,
+                                          const uint64_t *slabs, size_t count)
+{
+    return rivet_error_wrap(call_batch(ex, ex->addrs.release_multiple, slabs,
+                                       count),
+                            "executor: release");
+}
+
+/* ----------------------------------------------------------------- dylibs */
+
+rivet_error *rv_executor_open_library(rivet_executor *ex, const char *path,
+                                      uint64_t *handle)
+{
+    rivet_sps_writer w;
+    rivet_sps_writer_init(&w);
+    rivet_sps_put_u64(&w, ex->addrs.dylib_manager);
+    rivet_sps_put_bool(&w, path != NULL);
+    if (path)
+        rivet_sps_put_cstring(&w, path);
+    return rivet_error_wrap(call_u64(ex, ex->addrs.dylib_open, &w, handle),
+                            "executor: open library %s",
+                            path ? path : "(process)");
+}
+
+static rivet_error *lookup(rivet_executor *ex, uint64_t handle,
+                           const char *const *names, size_t count,
+                           uint64_t *addrs)
+{
+    rivet_sps_writer w;
+    rivet_sps_writer_init(&w);
+    rivet_sps_put_u64(&w, ex->addrs.dylib_manager);
+    rivet_sps_put_u64(&w, handle);
+    rivet_sps_put_u64(&w, count);
+    for (size_t i = 0; i < count; i++)
+        rivet_sps_put_cstring(&w, names[i]);
+    answer a;
+    rivet_error *e = call_expected(ex, ex->addrs.dylib_lookup, &w, &a);
+    if (e)
+        return e;
+    uint64_t n = 0;
+    if (rivet_sps_get_count(&a.r, sizeof(uint64_t), &n) && n != count)
+        a.r.bad = true; /* an answer of the wrong length */
+    for (size_t i = 0; i < count && !a.r.bad; i++)
+        rivet_sps_get_u64(&a.r, &addrs[i]);
+    return finish(&a);
+}
+
+rivet_error *rv_executor_lookup_in_library(rivet_executor *ex, uint64_t handle,
+                                           const char *const *names,
+                                           size_t count, uint64_t *addrs)
+{
+    return rivet_error_wrap(lookup(ex, handle, names, count, addrs),
+                            "executor: lookup");
+}
+
+rivet_error *rv_executor_lookup_symbols(rivet_executor *ex,
+                                        const char *const *names, size_t count,
+                                        uint64_t *addrs)
+{
+    return rv_executor_lookup_in_library(ex, ex->process_handle, names, count,
+                                         addrs);
+}
+
+/* ---------------------------------------------------------------- running */
+
+static void put_vector(rivet_sps_writer *w, char *const *v, size_t n)
+{
+    rivet_sps_put_u64(w, n);
+    for (size_t i = 0; i < n; i++)
+        rivet_sps_put_cstring(w, v[i]);
+}
+
+static size_t vector_length(char *const *v)
+{
+    size_t n = 0;
+    while (v && v[n])
+        n++;
+    return n;
+}
+
+rivet_error *rv_executor_run_main(rivet_executor *ex, uint64_t fn, int argc,
+                                  char *const *argv, char *const *envp,
+                                  int *status)
+{
+    rivet_sps_writer w;
+    rivet_sps_writer_init(&w);
+    rivet_sps_put_u64(&w, fn);
+    put_vector(&w, argv, argc > 0 && argv ? (size_t)argc : 0);
+    put_vector(&w, envp, vector_length(envp));
+    uint32_t v = 0;
+    rivet_error *e = call_u32(ex, ex->addrs.run_main, &w, &v);
+    if (!e)
+        *status = (int)v;
+    return rivet_error_wrap(e, "executor: run main");
+}
+
+rivet_error *rv_executor_run_function(rivet_executor *ex, uint64_t fn,
+                                      int *result)
+{
+    rivet_sps_writer w;
+    rivet_sps_writer_init(&w);
+    rivet_sps_put_u64(&w, fn);
+    uint32_t v = 0;
+    rivet_error *e = call_u32(ex, ex->addrs.run_function, &w, &v);
+    if (!e)
+        *result = (int)v;
+    return rivet_error_wrap(e, "executor: run function");
+}

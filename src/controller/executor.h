@@ -1,0 +1,92 @@
+/*
+ * controller/executor.h — the controller's view of an executor.
+ *
+ * The linker talks to the executor only through this interface: calls to
+ * wrapper functions by executor address, plus typed helpers that encode a
+ * request in SPS, make the call and decode the answer. The transport is
+ * behind `rv_executor_ops`: in-process (a direct call into a rivet_session
+ * in this process) today; a stream to rivet-executor adds another ops table
+ * and nothing else changes.
+ */
+#ifndef RIVET_CONTROLLER_EXECUTOR_H
+#define RIVET_CONTROLLER_EXECUTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rivet/rivet.h"
+#include "rivet/rt.h"
+
+typedef struct rv_executor_ops {
+    /* Call the wrapper function at `fn`; waits for and returns its result
+     * bytes (malloc'd, caller frees). */
+    rivet_error *(*call)(rivet_executor *ex, uint64_t fn, const char *arg,
+                         size_t arg_size, char **result, size_t *result_size);
+    void (*destroy)(rivet_executor *ex);
+} rv_executor_ops;
+
+/* Addresses learned from the bootstrap symbol table at attach. */
+typedef struct rv_executor_addrs {
+    uint64_t memory_map;            /* instance */
+    uint64_t reserve, initialize, deinitialize_multiple, release_multiple;
+    uint64_t dylib_manager;         /* instance */
+    uint64_t dylib_open, dylib_lookup;
+    uint64_t run_main;              /* wrapper: call main(argc, argv, envp) */
+    uint64_t run_function;          /* wrapper: call a void(void)/int(void) */
+    /* allocation action functions (rivet_action_fn) */
+    uint64_t register_eh_frame, deregister_eh_frame;
+    uint64_t run_initializers, run_finalizers;
+} rv_executor_addrs;
+
+struct rivet_executor {
+    const rv_executor_ops *ops;
+    rv_executor_addrs addrs;
+    uint64_t page_size;
+    bool in_process; /* working memory may be the target memory itself */
+    /* dylib handle of the executor process itself (opened by bind), the
+     * scope rv_executor_lookup_symbols searches */
+    uint64_t process_handle;
+};
+
+/* Fill ex->addrs from a bootstrap table lookup function (every missing
+ * name is reported), then open the executor process's own dylib handle;
+ * ex->ops must be set. */
+rivet_error *rv_executor_bind(rivet_executor *ex,
+                              bool (*lookup)(void *ctx, const char *name,
+                                             uint64_t *addr),
+                              void *ctx);
+
+rivet_error *rv_executor_reserve(rivet_executor *ex, uint64_t size,
+                                 rivet_placement placement, uint64_t *addr);
+rivet_error *rv_executor_initialize(rivet_executor *ex,
+                                    const rivet_initialize_request *req,
+                                    uint64_t *region);
+rivet_error *rv_executor_deinitialize_multiple(rivet_executor *ex,
+                                               const uint64_t *regions,
+                                               size_t count);
+rivet_error *rv_executor_release_multiple(rivet_executor *ex,
+                                          const uint64_t *slabs, size_t count);
+/* Look up `count` names in the executor's process in one call; addrs[i] = 0
+ * where absent. */
+rivet_error *rv_executor_lookup_symbols(rivet_executor *ex,
+                                        const char *const *names, size_t count,
+                                        uint64_t *addrs);
+/* Call `main` at `fn` with argv/envp (NULL-terminated), get its status.
+ * envp NULL (or empty) runs main with the executor's own environment. */
+rivet_error *rv_executor_run_main(rivet_executor *ex, uint64_t fn, int argc,
+                                  char *const *argv, char *const *envp,
+                                  int *status);
+/* Call `int f(void)` at `fn`, get its return value. */
+rivet_error *rv_executor_run_function(rivet_executor *ex, uint64_t fn,
+                                      int *result);
+/* Open a shared library in the executor (path NULL: the process itself);
+ * the handle stays open until the executor shuts down. */
+rivet_error *rv_executor_open_library(rivet_executor *ex, const char *path,
+                                      uint64_t *handle);
+/* Look up `count` names in one opened library; addrs[i] = 0 where absent. */
+rivet_error *rv_executor_lookup_in_library(rivet_executor *ex, uint64_t handle,
+                                           const char *const *names,
+                                           size_t count, uint64_t *addrs);
+
+#endif
