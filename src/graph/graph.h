@@ -1,0 +1,124 @@
+/*
+ * graph/graph.h — the link graph: the format-neutral model every stage after
+ * the reader works on.
+ *
+ *   object  one input (a .o, or an archive member)
+ *     block   a contiguous piece of content with size and alignment (one per
+ *             allocated ELF section, plus synthetic blocks: GOT, stubs,
+ *             commons, __dso_handle, runtime stubs)
+ *       edge    a fixup: kind, offset in its block, target symbol, addend
+ *     symbol  a name (or none) at an offset in a block, or absolute, or
+ *             undefined; after resolution `def` leads to the definition
+ *
+ * Edge kinds are numbers owned by the architecture (arch/<arch>.h); nothing
+ * here knows what they mean. All nodes live in the link's arena.
+ */
+#ifndef RIVET_GRAPH_GRAPH_H
+#define RIVET_GRAPH_GRAPH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "support/arena.h"
+
+typedef struct rv_object rv_object;
+typedef struct rv_block rv_block;
+typedef struct rv_symbol rv_symbol;
+
+/* What a block is for: decides where layout puts it and which allocation
+ * actions finalize builds. */
+typedef enum rv_block_role {
+    RV_ROLE_NORMAL,
+    RV_ROLE_EH_FRAME,
+    RV_ROLE_PREINIT_ARRAY,
+    RV_ROLE_INIT_ARRAY,
+    RV_ROLE_FINI_ARRAY,
+    RV_ROLE_CTORS,
+    RV_ROLE_DTORS,
+    RV_ROLE_GOT,
+    RV_ROLE_STUBS,
+} rv_block_role;
+
+typedef struct rv_edge {
+    uint64_t offset;    /* in the block */
+    int64_t addend;
+    rv_symbol *target;
+    uint32_t kind;      /* arch edge kind */
+    uint32_t reloc;     /* original relocation number, for messages */
+} rv_edge;
+
+struct rv_block {
+    rv_object *object;
+    const char *name;       /* section name */
+    const uint8_t *content; /* input bytes; NULL: zero-filled */
+    uint64_t size;
+    uint64_t align;         /* power of two, >= 1 */
+    uint32_t section_index; /* ELF section index, for messages */
+    uint16_t priority;      /* init/fini priority (65535 when none) */
+    uint8_t prot;           /* RIVET_PROT_* */
+    uint8_t role;           /* rv_block_role */
+    bool live;              /* false: discarded (COMDAT) */
+    rv_edge *edges;
+    uint32_t edge_count;
+    uint32_t order;         /* input order, for stable layout */
+    /* layout */
+    uint64_t addr;          /* target address */
+    uint8_t *work;          /* working memory holding the content */
+};
+
+enum rv_symbol_flags {
+    RV_SYM_DEFINED = 1 << 0,  /* block+offset, or absolute */
+    RV_SYM_ABSOLUTE = 1 << 1, /* value is the address */
+    RV_SYM_COMMON = 1 << 2,   /* tentative: size, align in value */
+    RV_SYM_WEAK = 1 << 3,
+    RV_SYM_LOCAL = 1 << 4,    /* STB_LOCAL: never enters a symbol table */
+    RV_SYM_HIDDEN = 1 << 5,   /* hidden/internal: not exported past the link */
+    RV_SYM_FUNCTION = 1 << 6,
+    RV_SYM_HOST = 1 << 7,     /* defined by the executor's process */
+    RV_SYM_TLS = 1 << 8,
+    RV_SYM_IFUNC = 1 << 9,
+    RV_SYM_NEEDS_GOT = 1 << 10,
+    RV_SYM_NEEDS_STUB = 1 << 11,
+    RV_SYM_SECTION = 1 << 12, /* STT_SECTION */
+};
+
+struct rv_symbol {
+    const char *name;      /* "" for unnamed */
+    uint32_t hash;         /* rv_name_hash(name) for globals */
+    uint32_t flags;
+    rv_object *object;     /* defining (or referencing) object */
+    rv_block *block;       /* NULL when undefined, absolute or common */
+    uint64_t value;        /* offset in block, absolute address, or common align */
+    uint64_t size;
+    rv_symbol *def;        /* resolution: the definition this name binds to */
+    uint32_t got_index;    /* valid with NEEDS_GOT */
+    uint32_t stub_index;   /* valid with NEEDS_STUB */
+    uint32_t elf_index;    /* index in the input symbol table */
+    const rv_edge *first_ref; /* for "referenced from" in messages */
+    const rv_block *first_ref_block;
+};
+
+struct rv_object {
+    const char *name;        /* "file.o" or "lib.a(member.o)" */
+    const uint8_t *data;
+    size_t size;
+    rv_block **blocks;       /* by ELF section index; NULL when not loaded */
+    uint32_t section_count;
+    rv_symbol *symbols;      /* by ELF symbol index */
+    uint32_t symbol_count;
+    uint32_t first_global;   /* sh_info of the symbol table */
+    const char *const *section_names; /* for messages; by index */
+    bool needs_low_memory;   /* has absolute 32-bit references */
+    uint64_t relocation_count;
+};
+
+/* Address a symbol resolves to, after layout: follows `def`. Undefined weak
+ * symbols resolve to 0. */
+static inline rv_symbol *rv_symbol_resolved(rv_symbol *s) {
+    return s->def ? s->def : s;
+}
+
+uint64_t rv_symbol_address(const rv_symbol *s);
+
+#endif

@@ -1,0 +1,164 @@
+/*
+ * link/finalize.c — one initialize request per link, then publication.
+ *
+ * The request carries the segments (in-process: marked in place, nothing to
+ * copy) and two allocation-action pairs, run by the executor in order:
+ *   1. register the .eh_frame table with the unwinder / deregister it;
+ *   2. run .preinit_array, .init_array and .ctors, after registering the
+ *      link's .fini_array/.dtors runner with __cxa_atexit / run
+ *      __cxa_finalize(__dso_handle) when the link is removed.
+ * Registration comes first so a constructor that throws can be unwound, and
+ * deregistration last, after destructors ran.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller/executor.h"
+#include "link/link.h"
+#include "rivet/sps.h"
+
+typedef struct role_range { uint64_t start, end; } role_range;
+
+static role_range range_of_role(const rivet_link *l, int seg, uint8_t role) {
+    const rv_segment_layout *s = &l->segments[seg];
+    role_range r = {0, 0};
+    for (size_t i = 0; i < s->blocks.count; i++) {
+        const rv_block *b = s->blocks.items[i];
+        if (b->role != role)
+            continue;
+        if (!r.start)
+            r.start = b->addr;
+        r.end = b->addr + b->size;
+    }
+    return r;
+}
+
+static void put_role(rivet_sps_writer *w, const rivet_link *l, uint8_t role) {
+    role_range r = range_of_role(l, RV_SEG_RW, role);
+    if (!r.start) {
+        /* init arrays of a -fno-pic link may be read-only; look there too */
+        r = range_of_role(l, RV_SEG_R, role);
+    }
+    rivet_sps_put_range(w, r.start, r.end);
+}
+
+static rivet_error *encode(rivet_sps_writer *w, rivet_action_call *call,
+                           uint64_t fn) {
+    char *data;
+    size_t size;
+    rivet_error *e = rivet_sps_writer_finish(w, &data, &size);
+    if (e)
+        return e;
+    call->fn = fn;
+    call->arg = data;
+    call->arg_size = size;
+    return NULL;
+}
+
+static rivet_error *eh_frame_actions(rivet_link *l, rivet_action_pair *p,
+                                     bool *present) {
+    role_range r = range_of_role(l, RV_SEG_R, RV_ROLE_EH_FRAME);
+    *present = r.end > r.start + 4; /* more than the terminator */
+    if (!*present)
+        return NULL;
+    const rv_executor_addrs *a = &l->jit->executor->addrs;
+    rivet_sps_writer w;
+    rivet_sps_writer_init(&w);
+    rivet_sps_put_range(&w, r.start, r.end);
+    rivet_error *e = encode(&w, &p->finalize, a->register_eh_frame);
+    rivet_sps_writer_init(&w);
+    rivet_sps_put_range(&w, r.start, r.end);
+    if (!e)
+        e = encode(&w, &p->dealloc, a->deregister_eh_frame);
+    return e;
+}
+
+static rivet_error *initializer_actions(rivet_link *l, rivet_action_pair *p) {
+    const rv_executor_addrs *a = &l->jit->executor->addrs;
+    uint64_t dso = rv_symbol_address(l->dso_handle);
+    rivet_sps_writer w;
+    rivet_sps_writer_init(&w);
+    rivet_sps_put_u64(&w, dso);
+    put_role(&w, l, RV_ROLE_PREINIT_ARRAY);
+    put_role(&w, l, RV_ROLE_INIT_ARRAY);
+    put_role(&w, l, RV_ROLE_CTORS);
+    put_role(&w, l, RV_ROLE_FINI_ARRAY);
+    put_role(&w, l, RV_ROLE_DTORS);
+    rivet_error *e = encode(&w, &p->finalize, a->run_initializers);
+    rivet_sps_writer_init(&w);
+    rivet_sps_put_u64(&w, dso);
+    if (!e)
+        e = encode(&w, &p->dealloc, a->run_finalizers);
+    return e;
+}
+
+static size_t build_segments(rivet_link *l, rivet_segment *segs) {
+    static const uint8_t prot[RV_SEG_COUNT] = {
+        RIVET_PROT_READ | RIVET_PROT_EXEC, RIVET_PROT_READ,
+        RIVET_PROT_READ | RIVET_PROT_WRITE};
+    size_t n = 0;
+    for (int s = 0; s < RV_SEG_COUNT; s++) {
+        rv_segment_layout *seg = &l->segments[s];
+        if (!seg->size)
+            continue;
+        rivet_segment *out = &segs[n++];
+        memset(out, 0, sizeof *out);
+        out->addr = seg->addr;
+        out->size = seg->size;
+        out->prot = prot[s];
+        if (l->work_is_target) {
+            out->in_place = true;
+        } else {
+            out->content = l->work + (seg->addr - l->alloc_addr);
+            out->content_size = seg->size;
+        }
+    }
+    return n;
+}
+
+static void free_actions(rivet_action_pair *p, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        free((void *)p[i].finalize.arg);
+        free((void *)p[i].dealloc.arg);
+    }
+}
+
+static rivet_error *publish(rivet_link *l) {
+    rivet_jit *jit = l->jit;
+    for (size_t i = 0; i < l->defs.capacity; i++) {
+        rv_symbol *s = l->defs.slots[i].key ? l->defs.slots[i].value : NULL;
+        if (!s || (s->flags & RV_SYM_HIDDEN))
+            continue;
+        rv_namemap_slot *slot = rv_namemap_upsert(&jit->exports, s->name, s->hash);
+        if (!slot || !rv_ptrvec_push(&l->exports, s))
+            return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+        if (!slot->value)
+            slot->value = s;
+    }
+    return NULL;
+}
+
+rivet_error *rv_link_finalize(rivet_link *l) {
+    rivet_segment segs[RV_SEG_COUNT];
+    rivet_action_pair actions[2];
+    memset(actions, 0, sizeof actions);
+    size_t nact = 0;
+    bool has_eh = false;
+    rivet_error *e = eh_frame_actions(l, &actions[0], &has_eh);
+    if (!e) {
+        nact = has_eh ? 1 : 0;
+        e = initializer_actions(l, &actions[nact]);
+        nact++;
+    }
+    if (!e) {
+        rivet_initialize_request req = {
+            .segments = segs, .segment_count = build_segments(l, segs),
+            .actions = actions, .action_count = nact};
+        e = rv_executor_initialize(l->jit->executor, &req, &l->region);
+    }
+    free_actions(actions, 2);
+    if (e)
+        return rivet_error_wrap(e, "finalizing link #%u", l->id);
+    l->initialized = true;
+    return publish(l);
+}

@@ -1,0 +1,443 @@
+/*
+ * link/jit.c — the public face of librivet: a jit collects inputs, links
+ * them through the stages of link.h, publishes their symbols, runs entry
+ * points and removes links again.
+ *
+ * A failed link is rolled back completely: initialized memory is
+ * deinitialized, the allocation returns to its slab, COMDAT claims are
+ * dropped and nothing is published.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "controller/executor.h"
+#include "link/link.h"
+
+static rivet_error *nomem(void) {
+    return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+}
+
+/* ------------------------------------------------------------ construction */
+
+rivet_error *rivet_jit_create(rivet_executor *ex, rivet_jit **out) {
+    rivet_jit *jit = calloc(1, sizeof *jit);
+    if (!jit)
+        return nomem();
+    if (!ex) {
+        rivet_error *e = rivet_executor_create_in_process(&ex);
+        if (e) {
+            free(jit);
+            return rivet_error_wrap(e, "creating the in-process executor");
+        }
+        jit->owns_executor = true;
+    }
+    jit->executor = ex;
+    jit->page_size = ex->page_size ? ex->page_size : 4096;
+    pthread_mutex_init(&jit->lock, NULL);
+    rv_namemap_init(&jit->exports);
+    rv_namemap_init(&jit->comdat);
+    *out = jit;
+    return NULL;
+}
+
+static void free_input(rv_input *in) {
+    if (in->mapping)
+        munmap(in->mapping, in->mapping_size);
+    free(in->name);
+}
+
+static void free_link(rivet_link *l) {
+    for (size_t i = 0; i < l->input_count; i++)
+        free_input(&l->inputs[i]);
+    free(l->inputs);
+    if (l->work && !l->work_is_target)
+        free(l->work);
+    rv_ptrvec_free(&l->objects);
+    rv_ptrvec_free(&l->synthetic);
+    rv_ptrvec_free(&l->claimed_groups);
+    rv_ptrvec_free(&l->got_targets);
+    rv_ptrvec_free(&l->stub_targets);
+    rv_ptrvec_free(&l->exports);
+    rv_ptrvec_free(&l->placed_sections);
+    for (int s = 0; s < RV_SEG_COUNT; s++)
+        rv_ptrvec_free(&l->segments[s].blocks);
+    rv_namemap_free(&l->defs);
+    rv_namemap_free(&l->imports);
+    rv_arena_free(&l->arena);
+    free(l);
+}
+
+/* Undo what a link did to the jit: claims, exports, memory. */
+static void unregister_link(rivet_link *l) {
+    rivet_jit *jit = l->jit;
+    for (size_t i = 0; i < l->claimed_groups.count; i++) {
+        const char *sig = l->claimed_groups.items[i];
+        rv_namemap_remove(&jit->comdat, sig, rv_name_hash(sig));
+    }
+    for (size_t i = 0; i < l->exports.count; i++) {
+        rv_symbol *s = l->exports.items[i];
+        if (rv_namemap_get(&jit->exports, s->name, s->hash) == s)
+            rv_namemap_remove(&jit->exports, s->name, s->hash);
+    }
+    if (l->slab)
+        rv_memory_free(l->slab, l->alloc_addr, l->alloc_size);
+}
+
+void rivet_jit_destroy(rivet_jit *jit) {
+    if (!jit)
+        return;
+    size_t n = 0;
+    for (rivet_link *l = jit->links; l; l = l->next)
+        n++;
+    uint64_t *regions = calloc(n ? n : 1, sizeof *regions);
+    size_t k = 0;
+    for (rivet_link *l = jit->links; l; l = l->next) /* newest first */
+        if (regions && l->initialized)
+            regions[k++] = l->region;
+    if (k)
+        rivet_error_free(rv_executor_deinitialize_multiple(jit->executor, regions, k));
+    free(regions);
+    while (jit->links) {
+        rivet_link *l = jit->links;
+        jit->links = l->next;
+        free_link(l);
+    }
+    uint64_t *slabs = calloc(jit->slabs.count + 1, sizeof *slabs);
+    for (size_t i = 0; slabs && i < jit->slabs.count; i++)
+        slabs[i] = ((rv_slab *)jit->slabs.items[i])->base;
+    if (slabs && jit->slabs.count)
+        rivet_error_free(rv_executor_release_multiple(jit->executor, slabs,
+                                                      jit->slabs.count));
+    free(slabs);
+    for (size_t i = 0; i < jit->slabs.count; i++) {
+        rv_slab *s = jit->slabs.items[i];
+        for (size_t r = 0; r < s->free_ranges.count; r++)
+            free(s->free_ranges.items[r]);
+        rv_ptrvec_free(&s->free_ranges);
+        free(s);
+    }
+    rv_ptrvec_free(&jit->slabs);
+    for (size_t i = 0; i < jit->pending_count; i++)
+        free_input(&jit->pending[i]);
+    free(jit->pending);
+    rv_namemap_free(&jit->exports);
+    rv_namemap_free(&jit->comdat);
+    pthread_mutex_destroy(&jit->lock);
+    if (jit->owns_executor)
+        rivet_executor_destroy(jit->executor);
+    free(jit);
+}
+
+/* ------------------------------------------------------------------ inputs */
+
+static rivet_error *push_input(rivet_jit *jit, rv_input in) {
+    if (jit->pending_count == jit->pending_capacity) {
+        size_t cap = jit->pending_capacity ? jit->pending_capacity * 2 : 8;
+        rv_input *p = realloc(jit->pending, cap * sizeof *p);
+        if (!p)
+            return nomem();
+        jit->pending = p;
+        jit->pending_capacity = cap;
+    }
+    jit->pending[jit->pending_count++] = in;
+    return NULL;
+}
+
+rivet_error *rivet_jit_add_buffer(rivet_jit *jit, const char *name,
+                                  const void *data, size_t size) {
+    rv_input in = {.name = strdup(name ? name : "<memory>"), .data = data,
+                   .size = size};
+    if (!in.name)
+        return nomem();
+    pthread_mutex_lock(&jit->lock);
+    rivet_error *e = push_input(jit, in);
+    pthread_mutex_unlock(&jit->lock);
+    if (e)
+        free(in.name);
+    return e;
+}
+
+static rivet_error *map_file(const char *path, rv_input *in) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return rivet_error_from_errno(errno, "%s: cannot open", path);
+    struct stat st;
+    rivet_error *e = NULL;
+    if (fstat(fd, &st) != 0)
+        e = rivet_error_from_errno(errno, "%s: cannot stat", path);
+    else if (!S_ISREG(st.st_mode))
+        e = rivet_error_create(RIVET_ERR_IO, "%s: not a regular file", path);
+    else if (st.st_size > 0) {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED)
+            e = rivet_error_from_errno(errno, "%s: cannot map", path);
+        else {
+            in->mapping = p;
+            in->mapping_size = (size_t)st.st_size;
+            in->data = p;
+            in->size = (size_t)st.st_size;
+        }
+    }
+    close(fd);
+    return e;
+}
+
+rivet_error *rivet_jit_add_file(rivet_jit *jit, const char *path) {
+    rv_input in = {.name = strdup(path)};
+    if (!in.name)
+        return nomem();
+    rivet_error *e = map_file(path, &in);
+    if (!e) {
+        pthread_mutex_lock(&jit->lock);
+        e = push_input(jit, in);
+        pthread_mutex_unlock(&jit->lock);
+    }
+    if (e)
+        free_input(&in);
+    return e;
+}
+
+/* ------------------------------------------------------------- link stages */
+
+bool rv_link_claim_group(rivet_link *l, const char *sig, bool *oom) {
+    uint32_t h = rv_name_hash(sig);
+    rv_namemap_slot *slot = rv_namemap_upsert(&l->jit->comdat, sig, h);
+    if (!slot) {
+        *oom = true;
+        return false;
+    }
+    if (slot->value)
+        return false;
+    slot->value = l;
+    if (!rv_ptrvec_push(&l->claimed_groups, (void *)sig)) {
+        rv_namemap_remove(&l->jit->comdat, sig, h);
+        *oom = true;
+        return false;
+    }
+    return true;
+}
+
+rv_block *rv_link_new_block(rivet_link *l, const char *name, uint64_t size,
+                            uint64_t align, uint8_t prot, uint8_t role) {
+    rv_block *b = rv_arena_calloc(&l->arena, 1, sizeof *b);
+    if (!b || !rv_ptrvec_push(&l->synthetic, b))
+        return NULL;
+    b->name = name;
+    b->size = size;
+    b->align = align ? align : 1;
+    b->prot = prot;
+    b->role = role;
+    b->live = true;
+    b->priority = 65535;
+    return b;
+}
+
+rv_symbol *rv_link_new_symbol(rivet_link *l, const char *name, rv_block *b,
+                              uint64_t offset, uint32_t flags) {
+    rv_symbol *s = rv_arena_calloc(&l->arena, 1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->name = name;
+    s->block = b;
+    s->value = offset;
+    s->flags = flags;
+    s->object = b ? b->object : NULL;
+    return s;
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static rivet_error *read_inputs(rivet_link *l) {
+    for (size_t i = 0; i < l->input_count; i++) {
+        rv_input *in = &l->inputs[i];
+        rv_object *o = rv_arena_calloc(&l->arena, 1, sizeof *o);
+        if (!o || !rv_ptrvec_push(&l->objects, o))
+            return nomem();
+        o->name = in->name;
+        o->data = in->data;
+        o->size = in->size;
+        rivet_error *e = rv_elf_read_object(l, o);
+        if (e)
+            return e;
+    }
+    return NULL;
+}
+
+static void count_stats(rivet_link *l) {
+    rivet_link_stats *st = &l->stats;
+    st->objects = l->input_count;
+    for (size_t i = 0; i < l->objects.count; i++) {
+        rv_object *o = l->objects.items[i];
+        st->symbols += o->symbol_count;
+        for (uint32_t k = 0; k < o->section_count; k++)
+            if (o->blocks && o->blocks[k] && o->blocks[k]->live)
+                st->sections++;
+    }
+}
+
+typedef rivet_error *(*stage_fn)(rivet_link *l);
+
+static rivet_error *run_stages(rivet_link *l) {
+    static const stage_fn stages[] = {read_inputs, rv_link_resolve,
+                                      rv_link_build_passes, rv_link_layout,
+                                      rv_link_fixup, rv_link_finalize};
+    double *times[] = {&l->stats.read_ms, &l->stats.resolve_ms,
+                       &l->stats.passes_ms, &l->stats.layout_ms,
+                       &l->stats.fixup_ms, &l->stats.finalize_ms};
+    for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
+        double t0 = now_ms();
+        rivet_error *e = stages[i](l);
+        *times[i] = now_ms() - t0;
+        if (e)
+            return e;
+    }
+    count_stats(l);
+    return NULL;
+}
+
+static void roll_back(rivet_link *l) {
+    if (l->initialized)
+        rivet_error_free(rv_executor_deinitialize_multiple(l->jit->executor,
+                                                           &l->region, 1));
+    else if (l->slab && l->work_is_target)
+        memset(l->work, 0, l->alloc_size); /* keep reused memory zeroed */
+    unregister_link(l);
+    free_link(l);
+}
+
+rivet_error *rivet_jit_link(rivet_jit *jit, rivet_link **out) {
+    rivet_link *l = calloc(1, sizeof *l);
+    if (!l)
+        return nomem();
+    rv_arena_init(&l->arena);
+    l->jit = jit;
+    pthread_mutex_lock(&jit->lock);
+    l->id = ++jit->next_link_id;
+    l->inputs = jit->pending;
+    l->input_count = jit->pending_count;
+    jit->pending = NULL;
+    jit->pending_count = jit->pending_capacity = 0;
+    rivet_error *e = run_stages(l);
+    if (e) {
+        roll_back(l);
+    } else {
+        l->next = jit->links;
+        jit->links = l;
+        if (out)
+            *out = l;
+    }
+    pthread_mutex_unlock(&jit->lock);
+    return e;
+}
+
+/* ------------------------------------------------------------- running it */
+
+rivet_error *rivet_jit_lookup(rivet_jit *jit, const char *name, uint64_t *addr) {
+    pthread_mutex_lock(&jit->lock);
+    rv_symbol *s = rv_namemap_get(&jit->exports, name, rv_name_hash(name));
+    uint64_t a = s ? rv_symbol_address(s) : 0;
+    pthread_mutex_unlock(&jit->lock);
+    if (s) {
+        *addr = a;
+        return NULL;
+    }
+    rivet_error *e = rv_executor_lookup_symbols(jit->executor, &name, 1, &a);
+    if (e)
+        return e;
+    if (!a)
+        return rivet_error_create(RIVET_ERR_NOT_FOUND, "symbol '%s' not found", name);
+    *addr = a;
+    return NULL;
+}
+
+rivet_error *rivet_jit_run_main(rivet_jit *jit, const char *entry, int argc,
+                                char *const *argv, char *const *envp,
+                                int *status) {
+    const char *name = entry ? entry : "main";
+    pthread_mutex_lock(&jit->lock);
+    rv_symbol *s = rv_namemap_get(&jit->exports, name, rv_name_hash(name));
+    uint64_t fn = s ? rv_symbol_address(s) : 0;
+    pthread_mutex_unlock(&jit->lock);
+    if (!s)
+        return rivet_error_create(RIVET_ERR_NOT_FOUND,
+                                  "entry point '%s' is not defined by any link", name);
+    return rv_executor_run_main(jit->executor, fn, argc, argv, envp, status);
+}
+
+rivet_error *rivet_jit_remove(rivet_jit *jit, rivet_link *link) {
+    pthread_mutex_lock(&jit->lock);
+    rivet_link **pp = &jit->links;
+    while (*pp && *pp != link)
+        pp = &(*pp)->next;
+    if (!*pp) {
+        pthread_mutex_unlock(&jit->lock);
+        return rivet_error_create(RIVET_ERR_STATE, "link is not part of this jit");
+    }
+    *pp = link->next;
+    rivet_error *e = NULL;
+    if (link->initialized)
+        e = rv_executor_deinitialize_multiple(jit->executor, &link->region, 1);
+    unregister_link(link);
+    free_link(link);
+    pthread_mutex_unlock(&jit->lock);
+    return e ? rivet_error_wrap(e, "removing link") : NULL;
+}
+
+/* ----------------------------------------------------------- introspection */
+
+size_t rivet_link_symbol_count(const rivet_link *link) {
+    return link->exports.count;
+}
+
+void rivet_link_symbol_at(const rivet_link *link, size_t i, rivet_symbol_info *out) {
+    static const char *const seg_names[] = {"rx", "r", "rw"};
+    const rv_symbol *s = link->exports.items[i];
+    out->name = s->name;
+    out->addr = rv_symbol_address(s);
+    out->size = s->size;
+    out->is_function = (s->flags & RV_SYM_FUNCTION) != 0;
+    out->section = "abs";
+    if (s->block)
+        out->section = seg_names[(s->block->prot & RIVET_PROT_EXEC) ? 0
+                                 : (s->block->prot & RIVET_PROT_WRITE) ? 2 : 1];
+}
+
+static const rv_block *placed_block(const rivet_link *link, size_t i) {
+    for (int s = 0; s < RV_SEG_COUNT; s++) {
+        const rv_segment_layout *seg = &link->segments[s];
+        if (i < seg->blocks.count)
+            return seg->blocks.items[i];
+        i -= seg->blocks.count;
+    }
+    return NULL;
+}
+
+size_t rivet_link_section_count(const rivet_link *link) {
+    size_t n = 0;
+    for (int s = 0; s < RV_SEG_COUNT; s++)
+        n += link->segments[s].blocks.count;
+    return n;
+}
+
+void rivet_link_section_at(const rivet_link *link, size_t i, rivet_section_info *out) {
+    const rv_block *b = placed_block(link, i);
+    out->object = b->object ? b->object->name : "<rivet>";
+    out->name = b->name;
+    out->addr = b->addr;
+    out->size = b->size;
+    out->prot = b->prot;
+}
+
+void rivet_link_get_stats(const rivet_link *link, rivet_link_stats *out) {
+    *out = link->stats;
+}

@@ -1,0 +1,137 @@
+/*
+ * link/link.h — the state of a jit and of one link, shared by the stages of
+ * the pipeline:
+ *
+ *   object/elf.c      read      inputs -> blocks, symbols, edges
+ *   link/resolve.c    resolve   bind every undefined name to a definition
+ *   link/passes.c     passes    GOT entries, stubs, runtime helpers
+ *   link/layout.c     layout    segments, target addresses, working memory
+ *   link/fixup.c      fixup     apply every edge
+ *   link/finalize.c   finalize  one initialize request; publish symbols
+ *
+ * link/jit.c sequences them (rivet_jit_link) and owns the public API.
+ */
+#ifndef RIVET_LINK_LINK_H
+#define RIVET_LINK_LINK_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arch/arch.h"
+#include "graph/graph.h"
+#include "rivet/rivet.h"
+#include "rivet/rt.h"
+#include "support/arena.h"
+#include "support/namemap.h"
+
+/* A growable array of pointers, for lists whose length is not known ahead. */
+typedef struct rv_ptrvec {
+    void **items;
+    size_t count, capacity;
+} rv_ptrvec;
+bool rv_ptrvec_push(rv_ptrvec *v, void *p);
+void rv_ptrvec_free(rv_ptrvec *v);
+
+/* An input given to the jit, waiting for the next link. */
+typedef struct rv_input {
+    char *name;
+    const uint8_t *data;
+    size_t size;
+    void *mapping;     /* munmap on free when the file was mapped */
+    size_t mapping_size;
+} rv_input;
+
+enum { RV_SEG_RX, RV_SEG_R, RV_SEG_RW, RV_SEG_COUNT };
+
+typedef struct rv_segment_layout {
+    uint64_t addr, size; /* size rounded to a page */
+    uint64_t align;
+    rv_ptrvec blocks;    /* in placement order */
+} rv_segment_layout;
+
+/* Controller-side bookkeeping of the executor's slabs. */
+typedef struct rv_slab {
+    uint64_t base, size, used;  /* bump pointer */
+    rivet_placement placement;
+    rv_ptrvec free_ranges;      /* rv_range*, returned by removed links */
+} rv_slab;
+
+typedef struct rv_range { uint64_t addr, size; } rv_range;
+
+struct rivet_link {
+    rivet_jit *jit;
+    uint32_t id;
+    rv_arena arena;
+    const rv_arch *arch;
+    rv_input *inputs;
+    size_t input_count;
+    rv_ptrvec objects;           /* rv_object* */
+    rv_ptrvec synthetic;         /* rv_block* not from inputs */
+    rv_namemap defs;             /* name -> rv_symbol* defined in this link */
+    rv_namemap imports;          /* name -> proxy rv_symbol* (host or earlier link) */
+    rv_ptrvec claimed_groups;    /* COMDAT signatures this link claimed */
+    rv_ptrvec got_targets;       /* rv_symbol*, by GOT index */
+    rv_ptrvec stub_targets;      /* rv_symbol*, by stub index */
+    rv_block *got, *stubs;
+    rv_symbol *got_symbol;       /* _GLOBAL_OFFSET_TABLE_ */
+    rv_symbol *dso_handle;
+    rv_symbol **got_entry_syms;  /* symbol at each GOT entry */
+    bool needs_low_memory;
+    rv_segment_layout segments[RV_SEG_COUNT];
+    uint64_t base, total_size;   /* laid-out extent of the segments */
+    uint64_t alloc_addr, alloc_size; /* the allocation in a slab (>= extent) */
+    rv_slab *slab;
+    uint8_t *work;               /* working memory for [base, base+total) */
+    bool work_is_target;
+    uint64_t region;             /* executor's name for the initialized memory */
+    bool initialized;
+    rv_ptrvec exports;           /* rv_symbol* published to the jit */
+    rv_ptrvec placed_sections;   /* rv_block* for --show-sections */
+    rivet_link_stats stats;
+    struct rivet_link *next;
+};
+
+struct rivet_jit {
+    rivet_executor *executor;
+    bool owns_executor;
+    pthread_mutex_t lock;
+    rv_input *pending;
+    size_t pending_count, pending_capacity;
+    rv_namemap exports;          /* name -> rv_symbol* across links */
+    rv_namemap comdat;           /* signature -> rivet_link* that kept it */
+    rivet_link *links;           /* newest first */
+    uint32_t next_link_id;
+    rv_ptrvec slabs;             /* rv_slab*, reserved in the executor */
+    uint64_t page_size;
+};
+
+/* stages */
+rivet_error *rv_elf_read_object(rivet_link *l, rv_object *obj);
+rivet_error *rv_link_resolve(rivet_link *l);
+rivet_error *rv_link_build_passes(rivet_link *l);
+rivet_error *rv_link_layout(rivet_link *l);
+rivet_error *rv_link_fixup(rivet_link *l);
+rivet_error *rv_link_finalize(rivet_link *l);
+
+/* COMDAT: true when this link keeps the group with this signature. */
+bool rv_link_claim_group(rivet_link *l, const char *signature, bool *oom);
+
+/* Synthetic content. */
+rv_block *rv_link_new_block(rivet_link *l, const char *name, uint64_t size,
+                            uint64_t align, uint8_t prot, uint8_t role);
+rv_symbol *rv_link_new_symbol(rivet_link *l, const char *name, rv_block *b,
+                              uint64_t offset, uint32_t flags);
+
+/* Memory: sub-allocation from the executor's slabs. */
+rivet_error *rv_memory_allocate(rivet_jit *jit, uint64_t size,
+                                rivet_placement placement, rv_slab **slab,
+                                uint64_t *addr);
+void rv_memory_free(rv_slab *slab, uint64_t addr, uint64_t size);
+
+/* Describe where an edge is, for messages: "obj: section .text: relocation
+ * R_X86_64_PC32 at offset 0x1c against 'foo'". */
+rivet_error *rv_edge_error(rivet_link *l, const rv_block *b, const rv_edge *e,
+                           rivet_error *cause);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * link/memory.c — the controller's memory manager: sub-allocates links from
+ * slabs reserved once in the executor.
+ *
+ * A slab is reserved with one call and then carved by a bump pointer; memory
+ * of removed links goes to a first-fit free list of the slab and is reused.
+ * Slabs are large and reserved without commitment, so most sessions reserve
+ * exactly one per placement (design.md, "Performance principles").
+ */
+#include <stdlib.h>
+
+#include "controller/executor.h"
+#include "link/link.h"
+
+enum {
+    SLAB_SIZE_NEAR = 1u << 30,  /* near the host's libraries */
+    SLAB_SIZE_LOW = 256u << 20, /* below 2 GiB: address space is scarcer */
+};
+
+bool rv_ptrvec_push(rv_ptrvec *v, void *p) {
+    if (v->count == v->capacity) {
+        size_t cap = v->capacity ? v->capacity * 2 : 16;
+        void **items = realloc(v->items, cap * sizeof *items);
+        if (!items)
+            return false;
+        v->items = items;
+        v->capacity = cap;
+    }
+    v->items[v->count++] = p;
+    return true;
+}
+
+void rv_ptrvec_free(rv_ptrvec *v) {
+    free(v->items);
+    v->items = NULL;
+    v->count = v->capacity = 0;
+}
+
+static bool take_free_range(rv_slab *s, uint64_t size, uint64_t *addr) {
+    for (size_t i = 0; i < s->free_ranges.count; i++) {
+        rv_range *r = s->free_ranges.items[i];
+        if (r->size < size)
+            continue;
+        *addr = r->addr;
+        r->addr += size;
+        r->size -= size;
+        if (!r->size) {
+            free(r);
+            s->free_ranges.items[i] = s->free_ranges.items[--s->free_ranges.count];
+        }
+        return true;
+    }
+    return false;
+}
+
+static bool take_from_slab(rv_slab *s, uint64_t size, uint64_t *addr) {
+    if (take_free_range(s, size, addr))
+        return true;
+    if (s->size - s->used < size)
+        return false;
+    *addr = s->base + s->used;
+    s->used += size;
+    return true;
+}
+
+static rivet_error *reserve_slab(rivet_jit *jit, uint64_t size,
+                                 rivet_placement where, rv_slab **out) {
+    uint64_t want = where == RIVET_PLACE_LOW_2G ? SLAB_SIZE_LOW : SLAB_SIZE_NEAR;
+    if (size > want)
+        want = (size + jit->page_size - 1) & ~(jit->page_size - 1);
+    rv_slab *s = calloc(1, sizeof *s);
+    if (!s)
+        return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+    rivet_error *e = rv_executor_reserve(jit->executor, want, where, &s->base);
+    if (!e && !rv_ptrvec_push(&jit->slabs, s))
+        e = rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+    if (e) {
+        free(s);
+        return e;
+    }
+    s->size = want;
+    s->placement = where;
+    *out = s;
+    return NULL;
+}
+
+rivet_error *rv_memory_allocate(rivet_jit *jit, uint64_t size,
+                                rivet_placement where, rv_slab **slab,
+                                uint64_t *addr) {
+    size = (size + jit->page_size - 1) & ~(jit->page_size - 1);
+    for (size_t i = 0; i < jit->slabs.count; i++) {
+        rv_slab *s = jit->slabs.items[i];
+        if (s->placement == where && take_from_slab(s, size, addr)) {
+            *slab = s;
+            return NULL;
+        }
+    }
+    rv_slab *s = NULL;
+    rivet_error *e = reserve_slab(jit, size, where, &s);
+    if (e)
+        return e;
+    take_from_slab(s, size, addr);
+    *slab = s;
+    return NULL;
+}
+
+void rv_memory_free(rv_slab *slab, uint64_t addr, uint64_t size) {
+    if (addr + size == slab->base + slab->used) {
+        slab->used -= size; /* the newest allocation: give back to the bump */
+        return;
+    }
+    rv_range *r = malloc(sizeof *r);
+    if (!r)
+        return; /* the range leaks inside the slab; released with it */
+    r->addr = addr;
+    r->size = size;
+    if (!rv_ptrvec_push(&slab->free_ranges, r))
+        free(r);
+}

@@ -1,0 +1,281 @@
+/*
+ * link/resolve.c — bind every global name of a link to one definition.
+ *
+ * Order of search for a name (design.md, "resolve"):
+ *   1. definitions in this link's objects: strong > weak > common (the
+ *      largest common wins); two strong definitions are an error naming
+ *      both objects;
+ *   2. rivet's runtime helpers (__dso_handle, atexit, at_quick_exit,
+ *      _GLOBAL_OFFSET_TABLE_), when the objects do not define them;
+ *   3. symbols exported by earlier links of the same jit;
+ *   4. the executor's process, all names in one dylib-service call;
+ *   5. an undefined weak reference resolves to address 0.
+ * Whatever is left is reported in one error, each name with the place it is
+ * first referenced.
+ *
+ * Names defined outside the link get a proxy symbol in this link's arena, so
+ * later passes can attach GOT entries and stubs without touching another
+ * link's graph.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller/executor.h"
+#include "link/link.h"
+#include "link/runtime.h"
+
+static int strength(const rv_symbol *s) {
+    if (s->flags & RV_SYM_COMMON)
+        return 1;
+    return (s->flags & RV_SYM_WEAK) ? 2 : 3;
+}
+
+static bool is_global_definition(const rv_symbol *s) {
+    return !(s->flags & RV_SYM_LOCAL) && (s->flags & (RV_SYM_DEFINED | RV_SYM_COMMON));
+}
+
+static void merge_common(rv_symbol *kept, const rv_symbol *other) {
+    if (other->size > kept->size)
+        kept->size = other->size;
+    if (other->value > kept->value)
+        kept->value = other->value;
+}
+
+/* Add one definition to the link's table; on a strong/strong clash append a
+ * line to `dups` instead. */
+static rivet_error *add_definition(rivet_link *l, rv_symbol *s, rv_ptrvec *dups) {
+    rv_namemap_slot *slot = rv_namemap_upsert(&l->defs, s->name, s->hash);
+    if (!slot)
+        return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+    rv_symbol *old = slot->value;
+    if (!old) {
+        slot->value = s;
+        return NULL;
+    }
+    int so = strength(old), sn = strength(s);
+    if (so == 3 && sn == 3)
+        return rv_ptrvec_push(dups, s) && rv_ptrvec_push(dups, old)
+                   ? NULL : rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+    if (so == 1 && sn == 1)
+        merge_common(old, s);
+    else if (sn > so)
+        slot->value = s;
+    return NULL;
+}
+
+static rivet_error *check_earlier_links(rivet_link *l, rv_symbol *s, rv_ptrvec *dups) {
+    rv_symbol *prev = rv_namemap_get(&l->jit->exports, s->name, s->hash);
+    if (prev && strength(prev) == 3 && strength(s) == 3)
+        return rv_ptrvec_push(dups, s) && rv_ptrvec_push(dups, prev)
+                   ? NULL : rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+    return NULL;
+}
+
+static rivet_error *duplicates_error(rv_ptrvec *dups) {
+    size_t cap = 256 * dups->count + 64, len = 0;
+    char *msg = malloc(cap);
+    if (!msg)
+        return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < dups->count; i += 2) {
+        const rv_symbol *a = dups->items[i], *b = dups->items[i + 1];
+        len += (size_t)snprintf(msg + len, cap - len,
+            "%sduplicate symbol: %s (defined in %s and in %s)",
+            i ? "\n" : "", a->name, b->object ? b->object->name : "an earlier link",
+            a->object ? a->object->name : "?");
+        if (len >= cap)
+            break;
+    }
+    rivet_error *e = rivet_error_create(RIVET_ERR_DUPLICATE, "%s", msg);
+    free(msg);
+    return e;
+}
+
+static rivet_error *collect_definitions(rivet_link *l) {
+    rv_ptrvec dups = {0};
+    rivet_error *e = NULL;
+    for (size_t i = 0; i < l->objects.count && !e; i++) {
+        rv_object *o = l->objects.items[i];
+        if (!rv_namemap_reserve(&l->defs, o->symbol_count))
+            e = rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+        for (uint32_t k = o->first_global; k < o->symbol_count && !e; k++) {
+            rv_symbol *s = &o->symbols[k];
+            if (!is_global_definition(s))
+                continue;
+            e = add_definition(l, s, &dups);
+            if (!e && !(s->flags & RV_SYM_HIDDEN))
+                e = check_earlier_links(l, s, &dups);
+        }
+    }
+    if (!e && dups.count)
+        e = duplicates_error(&dups);
+    rv_ptrvec_free(&dups);
+    return e;
+}
+
+/* Commons that won get zero-filled storage of their own. */
+static rivet_error *allocate_commons(rivet_link *l) {
+    for (size_t i = 0; i < l->defs.capacity; i++) {
+        rv_symbol *s = l->defs.slots[i].key ? l->defs.slots[i].value : NULL;
+        if (!s || !(s->flags & RV_SYM_COMMON))
+            continue;
+        rv_block *b = rv_link_new_block(l, "COMMON", s->size, s->value,
+                                        RIVET_PROT_READ | RIVET_PROT_WRITE,
+                                        RV_ROLE_NORMAL);
+        if (!b)
+            return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+        b->object = s->object;
+        s->block = b;
+        s->value = 0;
+        s->flags = (s->flags & ~RV_SYM_COMMON) | RV_SYM_DEFINED;
+    }
+    return NULL;
+}
+
+static rv_symbol *import_symbol(rivet_link *l, const char *name, uint32_t hash,
+                                uint64_t addr, uint64_t size, uint32_t flags) {
+    rv_symbol *p = rv_link_new_symbol(l, name, NULL, addr,
+                                      RV_SYM_DEFINED | RV_SYM_ABSOLUTE | RV_SYM_HOST | flags);
+    if (!p)
+        return NULL;
+    p->hash = hash;
+    p->size = size;
+    rv_namemap_slot *slot = rv_namemap_upsert(&l->imports, p->name, hash);
+    if (!slot)
+        return NULL;
+    slot->value = p;
+    return p;
+}
+
+/* Bind from this link or an earlier one; names still open go to `open`. */
+static rivet_error *bind_locally(rivet_link *l, rv_symbol *s, rv_namemap *open) {
+    rv_symbol *d = rv_namemap_get(&l->defs, s->name, s->hash);
+    if (!d)
+        d = rv_namemap_get(&l->imports, s->name, s->hash);
+    if (!d) {
+        rv_symbol *x = rv_namemap_get(&l->jit->exports, s->name, s->hash);
+        if (x) {
+            d = import_symbol(l, s->name, s->hash, rv_symbol_address(x), x->size,
+                              x->flags & RV_SYM_FUNCTION);
+            if (!d)
+                return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+        }
+    }
+    if (d) {
+        if (d != s)
+            s->def = d;
+        return NULL;
+    }
+    rv_namemap_slot *slot = rv_namemap_upsert(open, s->name, s->hash);
+    if (!slot)
+        return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+    if (!slot->value || ((rv_symbol *)slot->value)->flags & RV_SYM_WEAK)
+        slot->value = s; /* remember a strong reference if there is one */
+    return NULL;
+}
+
+static rivet_error *bind_all_locally(rivet_link *l, rv_namemap *open) {
+    for (size_t i = 0; i < l->objects.count; i++) {
+        rv_object *o = l->objects.items[i];
+        for (uint32_t k = o->first_global; k < o->symbol_count; k++) {
+            rv_symbol *s = &o->symbols[k];
+            if (s->flags & RV_SYM_LOCAL || !s->name[0])
+                continue;
+            rivet_error *e = bind_locally(l, s, open);
+            if (e)
+                return e;
+        }
+    }
+    return NULL;
+}
+
+static rivet_error *lookup_in_executor(rivet_link *l, rv_namemap *open) {
+    size_t n = 0;
+    const char **names = malloc((open->count + 1) * sizeof *names);
+    uint64_t *addrs = calloc(open->count + 1, sizeof *addrs);
+    rivet_error *e = NULL;
+    if (!names || !addrs) {
+        e = rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+        goto free_arrays;
+    }
+    for (size_t i = 0; i < open->capacity; i++)
+        if (open->slots[i].key)
+            names[n++] = open->slots[i].key;
+    e = rv_executor_lookup_symbols(l->jit->executor, names, n, addrs);
+    for (size_t i = 0; i < n && !e; i++) {
+        if (!addrs[i])
+            continue;
+        uint32_t h = rv_name_hash(names[i]);
+        if (!import_symbol(l, names[i], h, addrs[i], 0, 0))
+            e = rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+        rv_namemap_remove(open, names[i], h);
+    }
+free_arrays:
+    free(names);
+    free(addrs);
+    return e;
+}
+
+static int compare_refs(const void *a, const void *b) {
+    const rv_symbol *x = *(rv_symbol *const *)a, *y = *(rv_symbol *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+static rivet_error *undefined_error(rv_ptrvec *missing) {
+    qsort(missing->items, missing->count, sizeof(void *), compare_refs);
+    size_t cap = 320 * missing->count + 64, len = 0;
+    char *msg = malloc(cap);
+    if (!msg)
+        return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < missing->count && len < cap; i++) {
+        const rv_symbol *s = missing->items[i];
+        len += (size_t)snprintf(msg + len, cap - len, "%sundefined symbol: %s",
+                                i ? "\n" : "", s->name);
+        if (len < cap && s->first_ref)
+            len += (size_t)snprintf(msg + len, cap - len,
+                " (referenced from %s section %s offset 0x%llx)", s->object->name,
+                s->first_ref_block->name, (unsigned long long)s->first_ref->offset);
+    }
+    rivet_error *e = rivet_error_create(RIVET_ERR_UNDEFINED, "%s", msg);
+    free(msg);
+    return e;
+}
+
+/* Weak references bind to 0; anything else left is an error. */
+static rivet_error *finish_unresolved(rivet_link *l, rv_namemap *open) {
+    rv_ptrvec missing = {0};
+    rivet_error *e = NULL;
+    for (size_t i = 0; i < open->capacity && !e; i++) {
+        rv_symbol *s = open->slots[i].key ? open->slots[i].value : NULL;
+        if (!s)
+            continue;
+        if (s->flags & RV_SYM_WEAK) {
+            if (!import_symbol(l, s->name, s->hash, 0, 0, RV_SYM_WEAK))
+                e = rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+        } else if (!rv_ptrvec_push(&missing, s))
+            e = rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+    }
+    if (!e && missing.count)
+        e = undefined_error(&missing);
+    rv_ptrvec_free(&missing);
+    return e;
+}
+
+rivet_error *rv_link_resolve(rivet_link *l) {
+    rv_namemap open;
+    rv_namemap_init(&open);
+    rivet_error *e = collect_definitions(l);
+    if (!e) e = rv_runtime_add(l);
+    if (!e) e = allocate_commons(l);
+    if (!e) e = bind_all_locally(l, &open);
+    bool had_open = open.count != 0;
+    if (!e && open.count) e = lookup_in_executor(l, &open);
+    if (!e && open.count) e = finish_unresolved(l, &open);
+    if (!e && had_open) {
+        rv_namemap_free(&open);
+        rv_namemap_init(&open);
+        e = bind_all_locally(l, &open); /* bind to the new proxies */
+    }
+    rv_namemap_free(&open);
+    return e;
+}

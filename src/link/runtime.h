@@ -1,0 +1,18 @@
+/*
+ * link/runtime.h — what every program expects from its link: the symbols a
+ * system linker and crt files would provide.
+ */
+#ifndef RIVET_LINK_RUNTIME_H
+#define RIVET_LINK_RUNTIME_H
+
+#include "link/link.h"
+
+/* Add, as a synthetic object, whatever the link's objects reference or need
+ * and do not define: __dso_handle (always: it names the link to
+ * __cxa_atexit/__cxa_finalize), _GLOBAL_OFFSET_TABLE_, and atexit /
+ * at_quick_exit, which glibc keeps in libc_nonshared.a rather than libc.so
+ * and which must pass this link's __dso_handle so removing the link runs
+ * its handlers. */
+rivet_error *rv_runtime_add(rivet_link *l);
+
+#endif

@@ -1,0 +1,100 @@
+/*
+ * support/namemap.c — linear-probing name map (see namemap.h). Deletion
+ * uses backward shifting so no tombstones accumulate as links come and go.
+ */
+#include "support/namemap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+uint32_t rv_name_hash(const char *s) {
+    /* FNV-1a: cheap, good enough spread for symbol names */
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
+void rv_namemap_init(rv_namemap *m) { memset(m, 0, sizeof *m); }
+
+void rv_namemap_free(rv_namemap *m) {
+    free(m->slots);
+    rv_namemap_init(m);
+}
+
+static rv_namemap_slot *find_slot(rv_namemap_slot *slots, size_t cap,
+                                  const char *key, uint32_t hash) {
+    size_t mask = cap - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+        rv_namemap_slot *s = &slots[i];
+        if (!s->key || (s->hash == hash && strcmp(s->key, key) == 0))
+            return s;
+    }
+}
+
+static bool rehash(rv_namemap *m, size_t cap) {
+    rv_namemap_slot *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return false;
+    for (size_t i = 0; i < m->capacity; i++) {
+        rv_namemap_slot *old = &m->slots[i];
+        if (old->key)
+            *find_slot(slots, cap, old->key, old->hash) = *old;
+    }
+    free(m->slots);
+    m->slots = slots;
+    m->capacity = cap;
+    return true;
+}
+
+bool rv_namemap_reserve(rv_namemap *m, size_t n) {
+    size_t need = (m->count + n) * 2; /* keep load factor <= 1/2 */
+    if (need <= m->capacity)
+        return true;
+    size_t cap = m->capacity ? m->capacity : 64;
+    while (cap < need)
+        cap *= 2;
+    return rehash(m, cap);
+}
+
+void *rv_namemap_get(const rv_namemap *m, const char *key, uint32_t hash) {
+    if (!m->count)
+        return NULL;
+    return find_slot(m->slots, m->capacity, key, hash)->value;
+}
+
+rv_namemap_slot *rv_namemap_upsert(rv_namemap *m, const char *key,
+                                   uint32_t hash) {
+    if (!rv_namemap_reserve(m, 1))
+        return NULL;
+    rv_namemap_slot *s = find_slot(m->slots, m->capacity, key, hash);
+    if (!s->key) {
+        s->key = key;
+        s->hash = hash;
+        s->value = NULL;
+        m->count++;
+    }
+    return s;
+}
+
+void rv_namemap_remove(rv_namemap *m, const char *key, uint32_t hash) {
+    if (!m->count)
+        return;
+    size_t mask = m->capacity - 1;
+    rv_namemap_slot *s = find_slot(m->slots, m->capacity, key, hash);
+    if (!s->key)
+        return;
+    size_t i = (size_t)(s - m->slots);
+    m->slots[i].key = NULL;
+    m->count--;
+    /* shift later members of the probe run back into the hole */
+    for (size_t j = (i + 1) & mask; m->slots[j].key; j = (j + 1) & mask) {
+        size_t home = m->slots[j].hash & mask;
+        bool between = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+        if (between)
+            continue;
+        m->slots[i] = m->slots[j];
+        m->slots[j].key = NULL;
+        i = j;
+    }
+}
