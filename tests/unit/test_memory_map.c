@@ -1,0 +1,280 @@
+/* Checks the memory map: reserve/initialize/deinitialize/release, content
+ * copy and zero fill, protections really applied, action order and
+ * rollback, refused requests, batches, and slab placement. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "rivet/rt.h"
+
+#define PAGE 4096
+
+static char action_log[256];
+
+/* Actions log "<F|D><arg>"; an argument starting with '!' fails. */
+static char *log_finalize(const char *arg, size_t n)
+{
+    strcat(action_log, "F");
+    strncat(action_log, arg, n);
+    return n && arg[0] == '!' ? strdup("refused") : NULL;
+}
+
+static char *log_dealloc(const char *arg, size_t n)
+{
+    strcat(action_log, "D");
+    strncat(action_log, arg, n);
+    return NULL;
+}
+
+static rivet_action_pair pair(const char *name)
+{
+    rivet_action_pair p = {
+        {(uint64_t)(uintptr_t)log_finalize, name, strlen(name)},
+        {(uint64_t)(uintptr_t)log_dealloc, name, strlen(name)},
+    };
+    return p;
+}
+
+/* The permission string ("r-xp") of the /proc/self/maps line holding addr. */
+static void perms_at(uint64_t addr, char out[5])
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512];
+    strcpy(out, "????");
+    while (f && fgets(line, sizeof(line), f)) {
+        unsigned long lo, hi;
+        char perms[5];
+        if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3 && addr >= lo &&
+            addr < hi) {
+            strcpy(out, perms);
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+}
+
+static int perms_are(uint64_t addr, const char *expect)
+{
+    char p[5];
+    perms_at(addr, p);
+    return strcmp(p, expect) == 0;
+}
+
+/* Writing to addr in a child process must kill it with SIGSEGV. */
+static int write_faults(uint64_t addr)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        *(volatile char *)(uintptr_t)addr = 1;
+        _exit(0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
+}
+
+static int all_zero(uint64_t addr, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (((const char *)(uintptr_t)addr)[i])
+            return 0;
+    return 1;
+}
+
+static rivet_memory_map *new_map(void)
+{
+    rivet_memory_map *mm;
+    CHECK_OK(rivet_memory_map_create(&mm));
+    return mm;
+}
+
+static void destroy_map(rivet_memory_map *mm)
+{
+    rivet_service *svc = rivet_memory_map_service(mm);
+    svc->ops->on_shutdown(svc, NULL);
+    svc->ops->destroy(svc);
+}
+
+static void test_lifecycle(void)
+{
+    rivet_memory_map *mm = new_map();
+    uint64_t slab = 0, region = 0;
+    CHECK_OK(rivet_memory_map_reserve(mm, 5 * PAGE + 1, RIVET_PLACE_ANYWHERE, &slab));
+    CHECK(perms_are(slab, "rw-p"));
+    memset((void *)(uintptr_t)slab, 0x55, PAGE); /* reserved memory is writable */
+    rivet_segment segs[2] = {
+        {slab, PAGE + 100, "\x90\xc3", 2, RIVET_PROT_READ | RIVET_PROT_EXEC, false},
+        {slab + 2 * PAGE, 10, "data", 4, RIVET_PROT_READ, false},
+    };
+    rivet_action_pair actions[3] = {pair("a"), pair("b"), pair("c")};
+    rivet_initialize_request req = {segs, 2, actions, 3};
+    action_log[0] = '\0';
+    CHECK_OK(rivet_memory_map_initialize(mm, &req, &region));
+    CHECK(region == slab);
+    CHECK(strcmp(action_log, "FaFbFc") == 0);
+    CHECK(memcmp((void *)(uintptr_t)slab, "\x90\xc3", 2) == 0);
+    CHECK(all_zero(slab + 2, PAGE + 98)); /* old 0x55 bytes were cleared */
+    CHECK(memcmp((void *)(uintptr_t)(slab + 2 * PAGE), "data", 4) == 0);
+    CHECK(perms_are(slab, "r-xp") && perms_are(slab + PAGE, "r-xp"));
+    CHECK(perms_are(slab + 2 * PAGE, "r--p"));
+    CHECK(write_faults(slab + 2 * PAGE) && write_faults(slab));
+    CHECK(!write_faults(slab + 3 * PAGE)); /* still reserved: writable */
+    action_log[0] = '\0';
+    CHECK_OK(rivet_memory_map_deinitialize(mm, region));
+    CHECK(strcmp(action_log, "DcDbDa") == 0);
+    CHECK(perms_are(slab, "rw-p") && perms_are(slab + 2 * PAGE, "rw-p"));
+    CHECK(all_zero(slab, 3 * PAGE));
+    CHECK_FAILS(rivet_memory_map_deinitialize(mm, region), RIVET_ERR_NOT_FOUND);
+    /* the same pages can be initialized again */
+    CHECK_OK(rivet_memory_map_initialize(mm, &req, &region));
+    action_log[0] = '\0';
+    CHECK_OK(rivet_memory_map_release(mm, slab)); /* deinitializes the rest */
+    CHECK(strcmp(action_log, "DcDbDa") == 0);
+    CHECK_FAILS(rivet_memory_map_release(mm, slab), RIVET_ERR_NOT_FOUND);
+    destroy_map(mm);
+}
+
+static void test_in_place(void)
+{
+    rivet_memory_map *mm = new_map();
+    uint64_t slab = 0, region = 0;
+    CHECK_OK(rivet_memory_map_reserve(mm, 2 * PAGE, RIVET_PLACE_ANYWHERE, &slab));
+    memcpy((void *)(uintptr_t)slab, "written by the controller", 25);
+    rivet_segment seg = {slab, 2 * PAGE, NULL, 0, RIVET_PROT_READ, true};
+    rivet_initialize_request req = {&seg, 1, NULL, 0};
+    CHECK_OK(rivet_memory_map_initialize(mm, &req, &region));
+    CHECK(memcmp((void *)(uintptr_t)slab, "written by the controller", 25) == 0);
+    CHECK(perms_are(slab, "r--p"));
+    destroy_map(mm);
+}
+
+static void test_failing_action_rolls_back(void)
+{
+    rivet_memory_map *mm = new_map();
+    uint64_t slab = 0, region = 0;
+    CHECK_OK(rivet_memory_map_reserve(mm, 4 * PAGE, RIVET_PLACE_ANYWHERE, &slab));
+    rivet_segment seg = {slab, PAGE, "code", 4, RIVET_PROT_READ | RIVET_PROT_EXEC, false};
+    rivet_action_pair actions[3] = {pair("1"), pair("2"), pair("!3")};
+    rivet_initialize_request req = {&seg, 1, actions, 3};
+    action_log[0] = '\0';
+    rivet_error *e = rivet_memory_map_initialize(mm, &req, &region);
+    CHECK(e && strstr(rivet_error_message(e), "refused"));
+    rivet_error_free(e);
+    CHECK(strcmp(action_log, "F1F2F!3D2D1") == 0);
+    CHECK(perms_are(slab, "rw-p") && all_zero(slab, PAGE));
+    req.action_count = 2; /* nothing stayed claimed: retry works */
+    CHECK_OK(rivet_memory_map_initialize(mm, &req, &region));
+    destroy_map(mm);
+}
+
+static void test_refused_requests(void)
+{
+    rivet_memory_map *mm = new_map();
+    uint64_t slab = 0, other = 0, region = 0;
+    CHECK_OK(rivet_memory_map_reserve(mm, 4 * PAGE, RIVET_PLACE_ANYWHERE, &slab));
+    CHECK_OK(rivet_memory_map_reserve(mm, 4 * PAGE, RIVET_PLACE_ANYWHERE, &other));
+    rivet_segment seg = {slab, PAGE, "x", 1, RIVET_PROT_READ, false};
+    rivet_initialize_request req = {&seg, 1, NULL, 0};
+    CHECK_OK(rivet_memory_map_initialize(mm, &req, &region));
+    seg.addr = slab; /* same page again */
+    CHECK_FAILS(rivet_memory_map_initialize(mm, &req, &region), RIVET_ERR_STATE);
+    seg.size = 10 * PAGE; /* runs past the slab */
+    seg.addr = slab + PAGE;
+    CHECK_FAILS(rivet_memory_map_initialize(mm, &req, &region), RIVET_ERR_NOT_FOUND);
+    seg.size = PAGE;
+    seg.addr = 0x1000; /* not in any slab */
+    CHECK_FAILS(rivet_memory_map_initialize(mm, &req, &region), RIVET_ERR_NOT_FOUND);
+    seg.addr = slab + PAGE;
+    seg.prot = RIVET_PROT_WRITE | RIVET_PROT_EXEC;
+    CHECK_FAILS(rivet_memory_map_initialize(mm, &req, &region), RIVET_ERR_UNSUPPORTED);
+    seg.prot = RIVET_PROT_READ;
+    seg.addr = slab + PAGE + 8; /* not page aligned */
+    CHECK_FAILS(rivet_memory_map_initialize(mm, &req, &region), RIVET_ERR_MALFORMED);
+    rivet_segment two[2] = {{slab + PAGE, PAGE, NULL, 0, RIVET_PROT_READ, false},
+                            {other, PAGE, NULL, 0, RIVET_PROT_READ, false}};
+    req.segments = two; /* split over two slabs */
+    req.segment_count = 2;
+    CHECK_FAILS(rivet_memory_map_initialize(mm, &req, &region), RIVET_ERR_NOT_FOUND);
+    two[1].addr = slab + PAGE; /* two segments on one page */
+    CHECK_FAILS(rivet_memory_map_initialize(mm, &req, &region), RIVET_ERR_MALFORMED);
+    CHECK_FAILS(rivet_memory_map_reserve(mm, 0, RIVET_PLACE_ANYWHERE, &slab),
+                RIVET_ERR_MALFORMED);
+    destroy_map(mm);
+}
+
+static void test_multiple(void)
+{
+    rivet_memory_map *mm = new_map();
+    uint64_t slabs[2], regions[3];
+    CHECK_OK(rivet_memory_map_reserve(mm, 4 * PAGE, RIVET_PLACE_ANYWHERE, &slabs[0]));
+    CHECK_OK(rivet_memory_map_reserve(mm, 4 * PAGE, RIVET_PLACE_ANYWHERE, &slabs[1]));
+    const char *names[3] = {"x", "y", "z"};
+    uint64_t at[3] = {slabs[0], slabs[0] + 2 * PAGE, slabs[1]};
+    for (int i = 0; i < 3; i++) {
+        rivet_segment seg = {at[i], PAGE, names[i], 1, RIVET_PROT_READ, false};
+        rivet_action_pair p = pair(names[i]);
+        rivet_initialize_request req = {&seg, 1, &p, 1};
+        CHECK_OK(rivet_memory_map_initialize(mm, &req, &regions[i]));
+    }
+    action_log[0] = '\0';
+    CHECK_OK(rivet_memory_map_deinitialize_multiple(mm, regions, 2));
+    CHECK(strcmp(action_log, "DxDy") == 0);
+    /* one bad name: the others still happen, the error names it */
+    uint64_t mixed[2] = {0x1234000, regions[2]};
+    rivet_error *e = rivet_memory_map_deinitialize_multiple(mm, mixed, 2);
+    CHECK(e && strstr(rivet_error_message(e), "0x1234000"));
+    rivet_error_free(e);
+    CHECK(strcmp(action_log, "DxDyDz") == 0);
+    CHECK_OK(rivet_memory_map_release_multiple(mm, slabs, 2));
+    destroy_map(mm);
+}
+
+static void test_placement(void)
+{
+    rivet_memory_map *mm = new_map();
+    uint64_t low = 0, near = 0, size = 64 * PAGE;
+    CHECK_OK(rivet_memory_map_reserve(mm, size, RIVET_PLACE_LOW_2G, &low));
+    CHECK(low != 0 && low + size <= 0x80000000ull);
+    CHECK_OK(rivet_memory_map_reserve(mm, size, RIVET_PLACE_NEAR_LIBRARIES, &near));
+    uint64_t target = (uint64_t)(uintptr_t)&stdout;
+    uint64_t lo = near < target ? near : target;
+    uint64_t hi = near + size > target ? near + size : target;
+    CHECK(hi - lo < 0x80000000ull);
+    destroy_map(mm);
+}
+
+static void test_shutdown_releases(void)
+{
+    rivet_session *s;
+    CHECK_OK(rivet_session_create(&s));
+    CHECK_OK(rivet_session_add_standard_services(s));
+    rivet_memory_map *mm =
+        rivet_memory_map_from_service(rivet_session_find_service(s, "memory_map"));
+    CHECK(mm != NULL);
+    uint64_t slab = 0, region = 0;
+    CHECK_OK(rivet_memory_map_reserve(mm, 2 * PAGE, RIVET_PLACE_ANYWHERE, &slab));
+    rivet_segment seg = {slab, PAGE, "s", 1, RIVET_PROT_READ, false};
+    rivet_action_pair p = pair("s");
+    rivet_initialize_request req = {&seg, 1, &p, 1};
+    CHECK_OK(rivet_memory_map_initialize(mm, &req, &region));
+    action_log[0] = '\0';
+    rivet_session_destroy(s);
+    CHECK(strcmp(action_log, "Ds") == 0);
+}
+
+int main(void)
+{
+    test_lifecycle();
+    test_in_place();
+    test_failing_action_rolls_back();
+    test_refused_requests();
+    test_multiple();
+    test_placement();
+    test_shutdown_releases();
+    return check_report("test_memory_map");
+}
