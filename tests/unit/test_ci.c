@@ -258,6 +258,31 @@ static void test_actions_reject_bad(void)
     free(p);
 }
 
+/* Register an empty .eh_frame (just the zero terminator) twice and
+ * deregister it twice: the repeats are errors, not aborts. */
+static void test_eh_frame(void)
+{
+    static const uint32_t empty_eh_frame[1] = {0};
+    rivet_action_fn reg = (rivet_action_fn)(uintptr_t)sym("rivet_register_eh_frame");
+    rivet_action_fn dereg = (rivet_action_fn)(uintptr_t)sym("rivet_deregister_eh_frame");
+    rivet_sps_writer w;
+    char *p, *m;
+    size_t n;
+    rivet_sps_writer_init(&w);
+    rivet_sps_put_range(&w, (uint64_t)(uintptr_t)empty_eh_frame,
+                        (uint64_t)(uintptr_t)(empty_eh_frame + 1));
+    CHECK_OK(rivet_sps_writer_finish(&w, &p, &n));
+    CHECK((m = reg(p, n)) == NULL);
+    free(m);
+    CHECK((m = reg(p, n)) != NULL);
+    free(m);
+    CHECK((m = dereg(p, n)) == NULL);
+    free(m);
+    CHECK((m = dereg(p, n)) != NULL);
+    free(m);
+    free(p);
+}
+
 int main(void)
 {
     CHECK_OK(rivet_session_create(&s));
@@ -269,6 +294,7 @@ int main(void)
     test_dylib();
     test_run();
     test_actions_reject_bad();
+    test_eh_frame();
     /* not a wrapper: an out-of-band error, nothing runs */
     got = (rivet_wrapper_result){NULL, 0, NULL};
     rivet_session_call_wrapper(s, sym("rivet_run_initializers"), 2, keep, NULL,
