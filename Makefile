@@ -94,3 +94,4 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 -include $(RT_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(UNIT_BIN:%=%.d)
+.SECONDARY:

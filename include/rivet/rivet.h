@@ -67,8 +67,16 @@ rivet_error *rivet_jit_create(rivet_executor *ex, rivet_jit **out);
 /* Remove every link (destructors run, memory returned) and free. */
 void rivet_jit_destroy(rivet_jit *jit);
 
-/* Add a relocatable object or archive from a file (mapped, not copied). */
+/* Add a relocatable object or a static archive from a file (mapped, not
+ * copied). Archive members are read at link time, only those that define a
+ * name still undefined when the archive is reached (as ld does); with
+ * whole-archive on, every member. */
 rivet_error *rivet_jit_add_file(rivet_jit *jit, const char *path);
+/* --whole-archive / --no-whole-archive for archives added after the call. */
+void rivet_jit_set_whole_archive(rivet_jit *jit, bool on);
+/* Open a shared library in the executor (dlopen, RTLD_GLOBAL) so later links
+ * resolve names against it. */
+rivet_error *rivet_jit_add_library(rivet_jit *jit, const char *path);
 /* Add from memory. `name` is used in messages. The bytes are borrowed and
  * must stay valid until the next rivet_jit_link returns. */
 rivet_error *rivet_jit_add_buffer(rivet_jit *jit, const char *name,

@@ -58,6 +58,7 @@ static void free_link(rivet_link *l) {
     free(l->inputs);
     if (l->work && !l->work_is_target)
         free(l->work);
+    rv_link_free_archives(l);
     rv_ptrvec_free(&l->objects);
     rv_ptrvec_free(&l->synthetic);
     rv_ptrvec_free(&l->claimed_groups);
@@ -188,8 +189,19 @@ static rivet_error *map_file(const char *path, rv_input *in) {
     return e;
 }
 
+void rivet_jit_set_whole_archive(rivet_jit *jit, bool on) {
+    pthread_mutex_lock(&jit->lock);
+    jit->whole_archive = on;
+    pthread_mutex_unlock(&jit->lock);
+}
+
+rivet_error *rivet_jit_add_library(rivet_jit *jit, const char *path) {
+    uint64_t handle;
+    return rv_executor_open_library(jit->executor, path, &handle);
+}
+
 rivet_error *rivet_jit_add_file(rivet_jit *jit, const char *path) {
-    rv_input in = {.name = strdup(path)};
+    rv_input in = {.name = strdup(path), .whole_archive = jit->whole_archive};
     if (!in.name)
         return nomem();
     rivet_error *e = map_file(path, &in);
@@ -257,25 +269,8 @@ static double now_ms(void) {
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static rivet_error *read_inputs(rivet_link *l) {
-    for (size_t i = 0; i < l->input_count; i++) {
-        rv_input *in = &l->inputs[i];
-        rv_object *o = rv_arena_calloc(&l->arena, 1, sizeof *o);
-        if (!o || !rv_ptrvec_push(&l->objects, o))
-            return nomem();
-        o->name = in->name;
-        o->data = in->data;
-        o->size = in->size;
-        rivet_error *e = rv_elf_read_object(l, o);
-        if (e)
-            return e;
-    }
-    return NULL;
-}
-
 static void count_stats(rivet_link *l) {
     rivet_link_stats *st = &l->stats;
-    st->objects = l->input_count;
     for (size_t i = 0; i < l->objects.count; i++) {
         rv_object *o = l->objects.items[i];
         st->symbols += o->symbol_count;
@@ -288,7 +283,7 @@ static void count_stats(rivet_link *l) {
 typedef rivet_error *(*stage_fn)(rivet_link *l);
 
 static rivet_error *run_stages(rivet_link *l) {
-    static const stage_fn stages[] = {read_inputs, rv_link_resolve,
+    static const stage_fn stages[] = {rv_link_read_inputs, rv_link_resolve,
                                       rv_link_build_passes, rv_link_layout,
                                       rv_link_fixup, rv_link_finalize};
     double *times[] = {&l->stats.read_ms, &l->stats.resolve_ms,

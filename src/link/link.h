@@ -40,6 +40,7 @@ typedef struct rv_input {
     size_t size;
     void *mapping;     /* munmap on free when the file was mapped */
     size_t mapping_size;
+    bool whole_archive; /* read every member, not only the needed ones */
 } rv_input;
 
 enum { RV_SEG_RX, RV_SEG_R, RV_SEG_RW, RV_SEG_COUNT };
@@ -67,6 +68,8 @@ struct rivet_link {
     rv_input *inputs;
     size_t input_count;
     rv_ptrvec objects;           /* rv_object* */
+    rv_ptrvec archives;          /* rv_archive* opened for this link */
+    bool needs_cxx_runtime;      /* objects reference libstdc++'s ABI */
     rv_ptrvec synthetic;         /* rv_block* not from inputs */
     rv_namemap defs;             /* name -> rv_symbol* defined in this link */
     rv_namemap imports;          /* name -> proxy rv_symbol* (host or earlier link) */
@@ -103,10 +106,14 @@ struct rivet_jit {
     rivet_link *links;           /* newest first */
     uint32_t next_link_id;
     rv_ptrvec slabs;             /* rv_slab*, reserved in the executor */
+    bool whole_archive;          /* state of --whole-archive for new inputs */
+    bool opened_libm, opened_libstdcxx;
     uint64_t page_size;
 };
 
 /* stages */
+rivet_error *rv_link_read_inputs(rivet_link *l); /* objects and archives */
+void rv_link_free_archives(rivet_link *l);
 rivet_error *rv_elf_read_object(rivet_link *l, rv_object *obj);
 rivet_error *rv_link_resolve(rivet_link *l);
 rivet_error *rv_link_build_passes(rivet_link *l);

@@ -189,8 +189,32 @@ static rivet_error *bind_all_locally(rivet_link *l, rv_namemap *open) {
     return NULL;
 }
 
+/* What the compiler driver links implicitly: libm for C, libstdc++ for
+ * C++. libc is part of every executor already. */
+static rivet_error *open_default_libraries(rivet_link *l) {
+    rivet_jit *jit = l->jit;
+    uint64_t handle;
+    if (!jit->opened_libm) {
+        rivet_error *e = rv_executor_open_library(jit->executor, "libm.so.6", &handle);
+        if (e)
+            return e;
+        jit->opened_libm = true;
+    }
+    if (l->needs_cxx_runtime && !jit->opened_libstdcxx) {
+        rivet_error *e = rv_executor_open_library(jit->executor, "libstdc++.so.6",
+                                                  &handle);
+        if (e)
+            return e;
+        jit->opened_libstdcxx = true;
+    }
+    return NULL;
+}
+
 static rivet_error *lookup_in_executor(rivet_link *l, rv_namemap *open) {
     size_t n = 0;
+    rivet_error *le = open_default_libraries(l);
+    if (le)
+        return le;
     const char **names = malloc((open->count + 1) * sizeof *names);
     uint64_t *addrs = calloc(open->count + 1, sizeof *addrs);
     rivet_error *e = NULL;

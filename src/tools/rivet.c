@@ -3,6 +3,7 @@
  *
  *   rivet run [options] FILE... [-- ARG...]
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +13,23 @@
 
 extern char **environ;
 
+/* Inputs keep their command-line order: it decides archive selection. */
+typedef enum input_kind { INPUT_FILE, INPUT_LIBRARY, INPUT_WHOLE_ON, INPUT_WHOLE_OFF } input_kind;
+
+typedef struct run_input {
+    input_kind kind;
+    const char *value;
+} run_input;
+
 typedef struct run_options {
     const char *entry;
     const char *argv0;
     bool noexec, show_symbols, show_sections, stats;
-    const char **files;
-    int file_count;
+    run_input *inputs;
+    int input_count;
+    const char **lib_dirs;
+    int lib_dir_count;
+    const char *first_file;
     char **args;
     int arg_count;
 } run_options;
@@ -30,6 +42,10 @@ static void usage(FILE *f) {
         "\n"
         "options:\n"
         "  -e SYMBOL         entry point (default: main)\n"
+        "  -L DIR            add DIR to the library search path\n"
+        "  -lNAME            libNAME.so (opened in the executor) or libNAME.a\n"
+        "  --whole-archive   read every member of the archives that follow\n"
+        "  --no-whole-archive  back to reading only needed members\n"
         "  --argv0 NAME      argv[0] for the program (default: first FILE)\n"
         "  --noexec          link only; do not run\n"
         "  --show-symbols    print exported symbols: NAME 0xADDR SIZE SEGMENT\n"
@@ -58,13 +74,45 @@ static int bad_usage(const char *msg, const char *arg) {
     return 1;
 }
 
+static void add_input(run_options *o, input_kind kind, const char *value) {
+    o->inputs[o->input_count++] = (run_input){kind, value};
+    if (kind == INPUT_FILE && !o->first_file)
+        o->first_file = value;
+}
+
+/* -L DIR, -LDIR, -l NAME, -lNAME; returns the index of the last argv used,
+ * or -1 when the option is not one of these. */
+static int parse_library_option(int argc, char **argv, int i, run_options *o) {
+    const char *a = argv[i];
+    if ((a[1] != 'L' && a[1] != 'l') || a[0] != '-')
+        return -1;
+    const char *v = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
+    if (!v)
+        return -2;
+    if (a[1] == 'L')
+        o->lib_dirs[o->lib_dir_count++] = v;
+    else
+        add_input(o, INPUT_LIBRARY, v);
+    return i;
+}
+
 static int parse_run(int argc, char **argv, run_options *o) {
-    o->files = calloc((size_t)argc + 1, sizeof *o->files);
-    if (!o->files)
+    o->inputs = calloc((size_t)argc + 1, sizeof *o->inputs);
+    o->lib_dirs = calloc((size_t)argc + 1, sizeof *o->lib_dirs);
+    if (!o->inputs || !o->lib_dirs)
         return bad_usage("out of memory", NULL);
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--") == 0) {
+        int used = parse_library_option(argc, argv, i, o);
+        if (used == -2)
+            return bad_usage("missing argument for", a);
+        if (used >= 0) {
+            i = used;
+        } else if (strcmp(a, "--whole-archive") == 0) {
+            add_input(o, INPUT_WHOLE_ON, NULL);
+        } else if (strcmp(a, "--no-whole-archive") == 0) {
+            add_input(o, INPUT_WHOLE_OFF, NULL);
+        } else if (strcmp(a, "--") == 0) {
             o->args = argv + i + 1;
             o->arg_count = argc - i - 1;
             break;
@@ -83,12 +131,88 @@ static int parse_run(int argc, char **argv, run_options *o) {
         } else if (a[0] == '-' && a[1]) {
             return bad_usage("unknown option", a);
         } else {
-            o->files[o->file_count++] = a;
+            add_input(o, INPUT_FILE, a);
         }
     }
-    if (!o->file_count)
+    if (!o->first_file && !o->input_count)
         return bad_usage("no input files", NULL);
     return 0;
+}
+
+/* ------------------------------------------------------------ libraries */
+
+static const char *const default_lib_dirs[] = {
+    "/usr/local/lib/x86_64-linux-gnu", "/usr/local/lib",
+    "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib", "/usr/lib",
+};
+
+static bool file_exists(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (f)
+        fclose(f);
+    return f != NULL;
+}
+
+/* A .so that is a linker script (glibc's libc.so, libm.so) names the real
+ * shared objects; open each "*.so.N" it mentions. */
+static rivet_error *open_linker_script(rivet_jit *jit, const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return rivet_error_from_errno(errno, "%s", path);
+    char word[4096];
+    rivet_error *e = NULL;
+    while (!e && fscanf(f, " %4095[^ \t\n()]", word) == 1) {
+        if (word[0] == '/' && strstr(word, ".so."))
+            e = rivet_jit_add_library(jit, word);
+        if (fscanf(f, "%*[ \t\n()]") == EOF)
+            break;
+    }
+    fclose(f);
+    return e;
+}
+
+static bool is_elf_file(const char *path) {
+    unsigned char magic[4] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    size_t n = fread(magic, 1, 4, f);
+    fclose(f);
+    return n == 4 && memcmp(magic, "\177ELF", 4) == 0;
+}
+
+static rivet_error *add_named_library(rivet_jit *jit, const run_options *o,
+                                      const char *name) {
+    char path[4096];
+    int ndefault = (int)(sizeof default_lib_dirs / sizeof default_lib_dirs[0]);
+    for (int i = 0; i < o->lib_dir_count + ndefault; i++) {
+        const char *dir = i < o->lib_dir_count ? o->lib_dirs[i]
+                                               : default_lib_dirs[i - o->lib_dir_count];
+        snprintf(path, sizeof path, "%s/lib%s.so", dir, name);
+        if (file_exists(path))
+            return is_elf_file(path) ? rivet_jit_add_library(jit, path)
+                                     : open_linker_script(jit, path);
+        snprintf(path, sizeof path, "%s/lib%s.a", dir, name);
+        if (file_exists(path))
+            return rivet_jit_add_file(jit, path);
+    }
+    return rivet_error_create(RIVET_ERR_NOT_FOUND,
+                              "cannot find -l%s (searched -L directories and "
+                              "the system library directories)", name);
+}
+
+static rivet_error *add_inputs(rivet_jit *jit, const run_options *o) {
+    rivet_error *e = NULL;
+    for (int i = 0; i < o->input_count && !e; i++) {
+        const run_input *in = &o->inputs[i];
+        switch (in->kind) {
+        case INPUT_FILE: e = rivet_jit_add_file(jit, in->value); break;
+        case INPUT_LIBRARY: e = add_named_library(jit, o, in->value); break;
+        case INPUT_WHOLE_ON: rivet_jit_set_whole_archive(jit, true); break;
+        case INPUT_WHOLE_OFF: rivet_jit_set_whole_archive(jit, false); break;
+        }
+    }
+    return e;
 }
 
 static int compare_symbols(const void *a, const void *b) {
@@ -145,7 +269,7 @@ static int run_program(rivet_jit *jit, const run_options *o) {
     char **argv = calloc((size_t)o->arg_count + 2, sizeof *argv);
     if (!argv)
         return fail(rivet_error_create(RIVET_ERR_NOMEM, "out of memory"));
-    argv[0] = (char *)(o->argv0 ? o->argv0 : o->files[0]);
+    argv[0] = (char *)(o->argv0 ? o->argv0 : o->first_file ? o->first_file : "a.out");
     for (int i = 0; i < o->arg_count; i++)
         argv[i + 1] = o->args[i];
     int status = 0;
@@ -167,8 +291,8 @@ static int cmd_run(int argc, char **argv) {
         return rc;
     rivet_jit *jit;
     rivet_error *e = rivet_jit_create(NULL, &jit);
-    for (int i = 0; !e && i < o.file_count; i++)
-        e = rivet_jit_add_file(jit, o.files[i]);
+    if (!e)
+        e = add_inputs(jit, &o);
     rivet_link *link = NULL;
     if (!e)
         e = rivet_jit_link(jit, &link);
@@ -183,7 +307,8 @@ static int cmd_run(int argc, char **argv) {
     fflush(stdout);
     if (o.noexec) {
         rivet_jit_destroy(jit);
-        free(o.files);
+        free(o.inputs);
+        free(o.lib_dirs);
         return 0;
     }
     return run_program(jit, &o);
