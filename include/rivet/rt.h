@@ -185,11 +185,12 @@ typedef enum rivet_placement {
 } rivet_placement;
 
 typedef struct rivet_segment {
-    uint64_t addr;
+    uint64_t addr; /* page aligned; the segment owns every page it touches */
     uint64_t size;
     /* Bytes to copy to addr; the rest of [addr, addr+size) is zero-filled.
-     * content_size == 0 with in_place set means the controller already wrote
-     * the bytes at addr (in-process linking) and nothing is copied. */
+     * With in_place set the controller already wrote the whole segment at
+     * addr (in-process linking): nothing is copied or zeroed and content is
+     * ignored. Reserved memory starts zeroed, so bss needs no writing. */
     const void *content;
     uint64_t content_size;
     uint8_t prot; /* RIVET_PROT_*; never WRITE|EXEC */
