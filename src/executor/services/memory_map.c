@@ -585,20 +585,18 @@ static void memory_map_on_shutdown(rivet_service *svc, rivet_session *s)
     (void)s;
     rivet_memory_map *mm = rivet_memory_map_from_service(svc);
     /* Newest slab first, like everything else torn down at shutdown.
-     * Shutdown cannot fail, so errors of dealloc actions are dropped. */
+     * Shutdown cannot fail, so errors of dealloc actions are dropped; a
+     * slab that cannot be released now (busy in another thread, or no
+     * memory for the bookkeeping) is left for destroy to unmap. */
+    uint64_t previous = 0;
     for (;;) {
         mtx_lock(&mm->lock);
         uint64_t addr = mm->slab_count ? mm->slabs[mm->slab_count - 1]->addr : 0;
-        bool any = mm->slab_count > 0;
         mtx_unlock(&mm->lock);
-        if (!any)
+        if (addr == 0 || addr == previous)
             return;
-        rivet_error *e = rivet_memory_map_release(mm, addr);
-        if (e && rivet_error_get_code(e) == RIVET_ERR_STATE) {
-            rivet_error_free(e);
-            return; /* busy in another thread; destroy unmaps it */
-        }
-        rivet_error_free(e);
+        rivet_error_free(rivet_memory_map_release(mm, addr));
+        previous = addr;
     }
 }
 
