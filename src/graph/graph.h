@@ -81,6 +81,7 @@ enum rv_symbol_flags {
     RV_SYM_NEEDS_GOT = 1 << 10,
     RV_SYM_NEEDS_STUB = 1 << 11,
     RV_SYM_SECTION = 1 << 12, /* STT_SECTION */
+    RV_SYM_DISCARDED = 1 << 13, /* local, in a dropped COMDAT group's section */
 };
 
 struct rv_symbol {
@@ -117,6 +118,12 @@ struct rv_object {
  * symbols resolve to 0. */
 static inline rv_symbol *rv_symbol_resolved(rv_symbol *s) {
     return s->def ? s->def : s;
+}
+
+/* Does the symbol lie in content that was not loaded (a discarded COMDAT
+ * group)? */
+static inline bool rv_symbol_is_discarded(const rv_symbol *s) {
+    return (s->flags & RV_SYM_DISCARDED) || (s->block && !s->block->live);
 }
 
 uint64_t rv_symbol_address(const rv_symbol *s);

@@ -51,7 +51,7 @@ static const char *hint_for(const rivet_link *l, const rv_edge *e,
 
 static rivet_error *apply_one(rivet_link *l, rv_block *b, rv_edge *e) {
     rv_symbol *t = rv_symbol_resolved(e->target);
-    bool dead = t->block && !t->block->live;
+    bool dead = rv_symbol_is_discarded(t);
     uint64_t S = dead ? 0 : rv_symbol_address(t);
     uint64_t G = 0, L = 0, GOT = l->got ? l->got->addr : 0;
     if (t->flags & RV_SYM_NEEDS_GOT)

@@ -117,6 +117,7 @@ void rv_link_free_archives(rivet_link *l);
 rivet_error *rv_elf_read_object(rivet_link *l, rv_object *obj);
 rivet_error *rv_link_resolve(rivet_link *l);
 rivet_error *rv_link_build_passes(rivet_link *l);
+rivet_error *rv_link_prune_eh_frames(rivet_link *l); /* FDEs of dropped COMDATs */
 rivet_error *rv_link_layout(rivet_link *l);
 rivet_error *rv_link_fixup(rivet_link *l);
 rivet_error *rv_link_finalize(rivet_link *l);

@@ -41,7 +41,7 @@ static rivet_error *need_stub(rivet_link *l, rv_symbol *t) {
 static rivet_error *scan_edge(rivet_link *l, rv_block *b, rv_edge *e,
                               bool *needs_got_block) {
     rv_symbol *t = rv_symbol_resolved(e->target);
-    if (t->block && !t->block->live && b->role != RV_ROLE_EH_FRAME)
+    if (rv_symbol_is_discarded(t) && b->role != RV_ROLE_EH_FRAME)
         return rv_edge_error(l, b, e, rivet_error_create(RIVET_ERR_MALFORMED,
             "reference to a section of a discarded COMDAT group"));
     unsigned needs = l->arch->edge_needs(e->kind);
@@ -139,7 +139,9 @@ static rivet_error *build_stubs(rivet_link *l) {
 
 rivet_error *rv_link_build_passes(rivet_link *l) {
     bool needs_got = l->got_symbol != NULL;
-    rivet_error *e = scan_all_edges(l, &needs_got);
+    rivet_error *e = rv_link_prune_eh_frames(l);
+    if (!e)
+        e = scan_all_edges(l, &needs_got);
     if (!e && (needs_got || l->got_targets.count))
         e = build_got(l);
     if (!e)

@@ -408,8 +408,11 @@ static rivet_error *define_symbol(elf_reader *r, uint32_t i, const Elf64_Sym *es
     if (shndx >= SHN_LORESERVE)
         return malformed("symbol #%u '%s': unsupported section index 0x%x", i,
                          sym->name, shndx);
-    if (r->discarded[shndx] && !(sym->flags & RV_SYM_LOCAL))
-        return NULL; /* the kept copy of the group defines it */
+    if (r->discarded[shndx]) {
+        if (sym->flags & RV_SYM_LOCAL)
+            sym->flags |= RV_SYM_DISCARDED | RV_SYM_DEFINED;
+        return NULL; /* globals: the kept copy of the group defines them */
+    }
     if (es->st_value > r->sh[shndx].sh_size)
         return malformed("symbol #%u '%s': value 0x%llx is past the end of "
                          "section %s (size 0x%llx)", i, sym->name,
@@ -474,14 +477,14 @@ static rivet_error *read_one_reloc(elf_reader *r, uint32_t sec, rv_block *b,
     rivet_error *e = r->arch->classify_reloc(type, &info);
     if (e)
         return reloc_error(r, sec, k, rel, e);
+    if (symi >= r->sym_count || (symi == 0 && info.kind != RV_EDGE_DROP))
+        return reloc_error(r, sec, k, rel, malformed("symbol index %llu out of "
+            "range (%u symbols)", (unsigned long long)symi, r->sym_count));
     if (info.kind == RV_EDGE_DROP)
         return NULL;
     if (!range_ok(rel->r_offset, info.width, b->size))
         return reloc_error(r, sec, k, rel, malformed("offset is past the end "
             "of section %s (size 0x%llx)", b->name, (unsigned long long)b->size));
-    if (symi == 0 || symi >= r->sym_count)
-        return reloc_error(r, sec, k, rel, malformed("symbol index %llu out of "
-            "range (%u symbols)", (unsigned long long)symi, r->sym_count));
     rv_symbol *target = &r->obj->symbols[symi];
     rv_edge *edge = &b->edges[b->edge_count++];
     *edge = (rv_edge){.offset = rel->r_offset, .addend = rel->r_addend,
