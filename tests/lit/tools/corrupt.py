@@ -10,13 +10,15 @@ Every edit names the field by its ELF name, so a test says what it breaks:
   sym:NAME:FIELD=VALUE          .symtab entry with that name (or #INDEX)
   rela:SECTION:N:FIELD=VALUE    Nth entry of a SHT_RELA section; fields
                                 r_offset, r_info, r_sym, r_type, r_addend
-  byte:OFFSET=VALUE             one byte of the file
+  byte:OFFSET=VALUE             one byte of the file (OFFSET an expression)
   truncate=SIZE                 cut the file to SIZE bytes
 
 VALUE is a Python expression over: filesize, old (the field's value),
-size/offset (the section's sh_size/sh_offset for shdr and rela edits).
-Sections and symbols are found before any edit is applied.
+size/offset (the section's sh_size/sh_offset for shdr and rela edits), and
+@SECTION:FIELD (a field of another section header, e.g. @.text:sh_offset).
+Sections, symbols and @ references are read before any edit is applied.
 """
+import re
 import struct
 import sys
 
@@ -107,6 +109,9 @@ def main(argv):
     elf = Elf(bytes(data))
     plan, truncate = [], None
     for edit in argv[3:]:
+        edit = re.sub(r'@([^:\s]+):(sh_\w+)',
+                      lambda m: str(elf.field(elf.shdrs[elf.section(m[1])],
+                                              SHDR, m[2])), edit)
         lhs, _, value = edit.partition('=')
         parts = lhs.split(':')
         env = {'filesize': len(data)}
@@ -126,7 +131,7 @@ def main(argv):
             base = elf.field(h, SHDR, 'sh_offset') + 24 * int(parts[2])
             table, fname = RELA, parts[3]
         elif parts[0] == 'byte':
-            base, table, fname = int(parts[1], 0), {'b': (0, 'B')}, 'b'
+            base, table, fname = eval(parts[1], {}, {}), {'b': (0, 'B')}, 'b'
         else:
             die('bad edit %r' % edit)
         if parts[0] in ('shdr', 'rela'):
