@@ -24,6 +24,17 @@ enum rv_edge_needs {
     RV_NEEDS_GOT_BASE = 1 << 1,  /* the GOT block must exist (GOT-relative) */
     RV_NEEDS_STUB = 1 << 2,      /* a branch that may need a stub (far target) */
     RV_NEEDS_LOW_MEMORY = 1 << 3,/* absolute 32-bit: place in the low 2 GiB */
+    RV_NEEDS_REACH32 = 1 << 4,   /* a direct 32-bit reference to the target */
+    /* Thread-local references (link/tls.c). For these S is the target's
+     * offset in its TLS module, which for rivet's static TLS arena is its
+     * offset from the thread pointer, and G the address of the entry below. */
+    RV_NEEDS_TLS = 1 << 4,
+    RV_NEEDS_TLS_GD_PAIR = 1 << 5,   /* G: the target's {module, offset} pair */
+    RV_NEEDS_TLS_LD_PAIR = 1 << 6,   /* G: the link's {module, 0} pair */
+    RV_NEEDS_TLS_TPOFF = 1 << 7,     /* G: entry holding the target's tp offset */
+    RV_NEEDS_TLS_DESC = 1 << 8,      /* G: the target's TLS descriptor */
+    RV_NEEDS_TLS_MODULE = 1 << 9,    /* S is the target's TLS module id instead */
+    RV_NEEDS_TLS_STATIC = 1 << 10,   /* the target must be in static TLS */
 };
 
 /* A relocation number's mapping. */

@@ -9,6 +9,13 @@
  * entries holding 64-bit addresses and stubs `jmp *entry(%rip)`. Objects
  * mark GOT loads the linker may rewrite with GOTPCRELX/REX_GOTPCRELX
  * (psABI B.2, "Optimize GOTPCRELX Relocations").
+ *
+ * Thread-local storage: variant II, the static TLS blocks lie below the
+ * thread pointer %fs:0. rivet keeps no instruction rewriting for TLS: every
+ * access model works unchanged because link/tls.c places the link's TLS in
+ * the executor's static TLS arena and fills the TLS GOT entries the code
+ * sequences load (general/local dynamic call __tls_get_addr, bound to the
+ * executor's rivet_tls_get_addr).
  */
 #include "arch/x86_64.h"
 
@@ -40,6 +47,15 @@ static const char *const edge_names[RV_X86_64_EDGE_KIND_COUNT] = {
     [RV_X86_64_STUB_OFFSET64] = "STUB_OFFSET64",
     [RV_X86_64_SIZE32] = "SIZE32",
     [RV_X86_64_SIZE64] = "SIZE64",
+    [RV_X86_64_TLS_GD_PAIR_PCREL32] = "TLS_GD_PAIR_PCREL32",
+    [RV_X86_64_TLS_LD_PAIR_PCREL32] = "TLS_LD_PAIR_PCREL32",
+    [RV_X86_64_TLS_DTPOFF32] = "TLS_DTPOFF32",
+    [RV_X86_64_TLS_DTPOFF64] = "TLS_DTPOFF64",
+    [RV_X86_64_TLS_GOT_TPOFF_PCREL32] = "TLS_GOT_TPOFF_PCREL32",
+    [RV_X86_64_TLS_TPOFF32] = "TLS_TPOFF32",
+    [RV_X86_64_TLS_TPOFF64] = "TLS_TPOFF64",
+    [RV_X86_64_TLS_MODULE64] = "TLS_MODULE64",
+    [RV_X86_64_TLS_DESC_PCREL32] = "TLS_DESC_PCREL32",
 };
 
 static const char *x86_64_edge_kind_name(uint32_t kind) {
@@ -90,16 +106,25 @@ static rivet_error *x86_64_classify_reloc(uint32_t type, rv_reloc_info *out) {
         [R_X86_64_SIZE64] = {RV_X86_64_SIZE64, 8},
         [R_X86_64_GOTPCRELX] = {RV_X86_64_GOT_PCREL32_RELAXABLE, 4},
         [R_X86_64_REX_GOTPCRELX] = {RV_X86_64_GOT_PCREL32_REX_RELAXABLE, 4},
+        [R_X86_64_DTPMOD64] = {RV_X86_64_TLS_MODULE64, 8},
+        [R_X86_64_DTPOFF64] = {RV_X86_64_TLS_DTPOFF64, 8},
+        [R_X86_64_TPOFF64] = {RV_X86_64_TLS_TPOFF64, 8},
+        [R_X86_64_TLSGD] = {RV_X86_64_TLS_GD_PAIR_PCREL32, 4},
+        [R_X86_64_TLSLD] = {RV_X86_64_TLS_LD_PAIR_PCREL32, 4},
+        [R_X86_64_DTPOFF32] = {RV_X86_64_TLS_DTPOFF32, 4},
+        [R_X86_64_GOTTPOFF] = {RV_X86_64_TLS_GOT_TPOFF_PCREL32, 4},
+        [R_X86_64_TPOFF32] = {RV_X86_64_TLS_TPOFF32, 4},
+        [R_X86_64_GOTPC32_TLSDESC] = {RV_X86_64_TLS_DESC_PCREL32, 4},
     };
     switch (type) {
-    case R_X86_64_DTPMOD64: case R_X86_64_DTPOFF64: case R_X86_64_TPOFF64:
-    case R_X86_64_TLSGD: case R_X86_64_TLSLD: case R_X86_64_DTPOFF32:
-    case R_X86_64_GOTTPOFF: case R_X86_64_TPOFF32:
-    case R_X86_64_GOTPC32_TLSDESC: case R_X86_64_TLSDESC_CALL:
+    case R_X86_64_TLSDESC_CALL:
+        /* marks `call *x@tlscall(%rax)`; the descriptor does the work */
+        out->kind = RV_EDGE_DROP;
+        out->width = 0;
+        return NULL;
     case R_X86_64_TLSDESC:
         return rivet_error_create(RIVET_ERR_UNSUPPORTED,
-            "unsupported thread-local relocation %s (thread-local storage is "
-            "not supported yet)", x86_64_reloc_name(type));
+            "unsupported relocation R_X86_64_TLSDESC in a data section");
     }
     if (type == R_X86_64_NONE || (type < sizeof map / sizeof map[0] &&
                                   map[type].width)) {
@@ -119,7 +144,9 @@ static unsigned x86_64_edge_needs(uint32_t kind) {
     switch (kind) {
     case RV_X86_64_POINTER32:
     case RV_X86_64_POINTER32_SIGNED:
-        return RV_NEEDS_LOW_MEMORY;
+        return RV_NEEDS_LOW_MEMORY | RV_NEEDS_REACH32;
+    case RV_X86_64_DELTA32:
+        return RV_NEEDS_REACH32;
     case RV_X86_64_BRANCH_PCREL32:
         return RV_NEEDS_STUB;
     case RV_X86_64_STUB_OFFSET64:
@@ -136,6 +163,22 @@ static unsigned x86_64_edge_needs(uint32_t kind) {
     case RV_X86_64_GOT_BASE_DELTA64:
     case RV_X86_64_GOT_BASE_OFFSET64:
         return RV_NEEDS_GOT_BASE;
+    case RV_X86_64_TLS_GD_PAIR_PCREL32:
+        return RV_NEEDS_TLS | RV_NEEDS_TLS_GD_PAIR;
+    case RV_X86_64_TLS_LD_PAIR_PCREL32:
+        return RV_NEEDS_TLS | RV_NEEDS_TLS_LD_PAIR;
+    case RV_X86_64_TLS_DTPOFF32:
+    case RV_X86_64_TLS_DTPOFF64:
+        return RV_NEEDS_TLS;
+    case RV_X86_64_TLS_GOT_TPOFF_PCREL32:
+        return RV_NEEDS_TLS | RV_NEEDS_TLS_TPOFF | RV_NEEDS_TLS_STATIC;
+    case RV_X86_64_TLS_TPOFF32:
+    case RV_X86_64_TLS_TPOFF64:
+        return RV_NEEDS_TLS | RV_NEEDS_TLS_STATIC;
+    case RV_X86_64_TLS_MODULE64:
+        return RV_NEEDS_TLS | RV_NEEDS_TLS_MODULE;
+    case RV_X86_64_TLS_DESC_PCREL32:
+        return RV_NEEDS_TLS | RV_NEEDS_TLS_DESC;
     default:
         return RV_NEEDS_NOTHING;
     }
@@ -224,12 +267,16 @@ static rivet_error *x86_64_apply_edge(const rv_block *block, const rv_edge *e,
         return NULL;
     case RV_X86_64_POINTER32:
         v = (int64_t)(S + A);
+        if ((uint64_t)v > UINT32_MAX && L) /* a far function: its stub */
+            v = (int64_t)(L + A);
         if ((uint64_t)v > UINT32_MAX)
             return overflow(v, 32, "unsigned");
         put32(loc, (uint64_t)v);
         return NULL;
     case RV_X86_64_POINTER32_SIGNED:
         v = (int64_t)(S + A);
+        if (!fits_signed(v, 32) && L)
+            v = (int64_t)(L + A);
         if (!fits_signed(v, 32))
             return overflow(v, 32, "signed");
         put32(loc, (uint64_t)v);
@@ -320,6 +367,29 @@ static rivet_error *x86_64_apply_edge(const rv_block *block, const rv_edge *e,
         return NULL;
     case RV_X86_64_SIZE64:
         put64(loc, Z + A);
+        return NULL;
+    case RV_X86_64_TLS_GD_PAIR_PCREL32:
+    case RV_X86_64_TLS_LD_PAIR_PCREL32:
+    case RV_X86_64_TLS_GOT_TPOFF_PCREL32:
+    case RV_X86_64_TLS_DESC_PCREL32:
+        v = (int64_t)(G + A - P);
+        if (!fits_signed(v, 32))
+            return overflow(v, 32, "PC-relative TLS GOT");
+        put32(loc, (uint64_t)v);
+        return NULL;
+    case RV_X86_64_TLS_DTPOFF32:
+    case RV_X86_64_TLS_TPOFF32:
+        v = (int64_t)(S + A);
+        if (!fits_signed(v, 32))
+            return overflow(v, 32, "signed TLS offset");
+        put32(loc, (uint64_t)v);
+        return NULL;
+    case RV_X86_64_TLS_DTPOFF64:
+    case RV_X86_64_TLS_TPOFF64:
+        put64(loc, S + A);
+        return NULL;
+    case RV_X86_64_TLS_MODULE64:
+        put64(loc, S); /* link/tls.c passes M as S */
         return NULL;
     }
     (void)block;

@@ -56,6 +56,36 @@ enum rv_x86_64_edge_kind {
     /* Z + A, 32 / 64 bits.                             R_X86_64_SIZE32, SIZE64 */
     RV_X86_64_SIZE32,
     RV_X86_64_SIZE64,
+
+    /* Thread-local storage (psABI 4.4 and "ELF Handling For Thread-Local
+     * Storage", x86-64). Here S is the target's offset in its TLS module
+     * (@dtpoff); rivet's links live in the executor's static TLS arena,
+     * whose module base is the thread pointer, so S is also the offset from
+     * the thread pointer (@tpoff) -- a negative number. M is the target's
+     * module id. G is the address of the TLS GOT entry the edge needs (see
+     * link/tls.c): a pair {M, S} for general dynamic, {M, 0} for local
+     * dynamic, one word S for initial exec, a descriptor for gnu2.
+     * A TLS edge against a symbol that is not thread-local fails with
+     * RIVET_ERR_UNSUPPORTED (thread-locals of the executor's libraries
+     * cannot be reached); 32-bit fields fail with RIVET_ERR_RANGE. */
+    /* G + A - P, 32 bits: `lea x@tlsgd(%rip), %rdi`.   R_X86_64_TLSGD */
+    RV_X86_64_TLS_GD_PAIR_PCREL32,
+    /* G + A - P, 32 bits: `lea x@tlsld(%rip), %rdi`.   R_X86_64_TLSLD */
+    RV_X86_64_TLS_LD_PAIR_PCREL32,
+    /* S + A, 32 / 64 bits: offset in the module.       R_X86_64_DTPOFF32, 64 */
+    RV_X86_64_TLS_DTPOFF32,
+    RV_X86_64_TLS_DTPOFF64,
+    /* G + A - P, 32 bits: `mov x@gottpoff(%rip), %reg`. R_X86_64_GOTTPOFF */
+    RV_X86_64_TLS_GOT_TPOFF_PCREL32,
+    /* S + A, 32 bits signed / 64 bits: offset from the thread pointer
+     * (`%fs:x@tpoff`).                                 R_X86_64_TPOFF32, 64 */
+    RV_X86_64_TLS_TPOFF32,
+    RV_X86_64_TLS_TPOFF64,
+    /* M, 64 bits.                                      R_X86_64_DTPMOD64 */
+    RV_X86_64_TLS_MODULE64,
+    /* G + A - P, 32 bits: `lea x@tlsdesc(%rip), %rax` (-mtls-dialect=gnu2).
+     *                                          R_X86_64_GOTPC32_TLSDESC */
+    RV_X86_64_TLS_DESC_PCREL32,
     RV_X86_64_EDGE_KIND_COUNT
 };
 

@@ -35,6 +35,9 @@ static const struct {
      offsetof(rv_executor_addrs, deregister_eh_frame)},
     {"rivet_run_initializers", offsetof(rv_executor_addrs, run_initializers)},
     {"rivet_run_finalizers", offsetof(rv_executor_addrs, run_finalizers)},
+    {"rivet_symbol_info_sps", offsetof(rv_executor_addrs, symbol_info)},
+    {"rivet_copy_relocate", offsetof(rv_executor_addrs, copy_relocate)},
+    {"rivet_copy_relocate_undo", offsetof(rv_executor_addrs, copy_relocate_undo)},
 };
 
 rivet_error *rv_executor_bind(rivet_executor *ex,
@@ -347,4 +350,29 @@ rivet_error *rv_executor_run_function(rivet_executor *ex, uint64_t fn,
     if (!e)
         *result = (int)v;
     return rivet_error_wrap(e, "executor: run function");
+}
+
+/* ---------------------------------------------------------- symbol info */
+
+rivet_error *rv_executor_symbol_info(rivet_executor *ex, const uint64_t *addrs,
+                                     size_t count, uint64_t *sizes,
+                                     uint8_t *types)
+{
+    rivet_sps_writer w;
+    rivet_sps_writer_init(&w);
+    rivet_sps_put_u64(&w, count);
+    for (size_t i = 0; i < count; i++)
+        rivet_sps_put_u64(&w, addrs[i]);
+    answer a;
+    rivet_error *e = call_expected(ex, ex->addrs.symbol_info, &w, &a);
+    if (e)
+        return rivet_error_wrap(e, "executor: symbol info");
+    uint64_t n = 0;
+    if (rivet_sps_get_count(&a.r, 9, &n) && n != count)
+        a.r.bad = true;
+    for (size_t i = 0; i < count && !a.r.bad; i++) {
+        rivet_sps_get_u64(&a.r, &sizes[i]);
+        rivet_sps_get_u8(&a.r, &types[i]);
+    }
+    return rivet_error_wrap(finish(&a), "executor: symbol info");
 }

@@ -37,6 +37,8 @@ typedef struct rv_executor_addrs {
     /* allocation action functions (rivet_action_fn) */
     uint64_t register_eh_frame, deregister_eh_frame;
     uint64_t run_initializers, run_finalizers;
+    uint64_t symbol_info;           /* wrapper: sizes/types of library data */
+    uint64_t copy_relocate, copy_relocate_undo;
 } rv_executor_addrs;
 
 struct rivet_executor {
@@ -72,6 +74,11 @@ rivet_error *rv_executor_release_multiple(rivet_executor *ex,
 rivet_error *rv_executor_lookup_symbols(rivet_executor *ex,
                                         const char *const *names, size_t count,
                                         uint64_t *addrs);
+/* Size and STT_* type of the library symbol at each address (0 when
+ * unknown), in one call. */
+rivet_error *rv_executor_symbol_info(rivet_executor *ex, const uint64_t *addrs,
+                                     size_t count, uint64_t *sizes,
+                                     uint8_t *types);
 /* Call `main` at `fn` with argv/envp (NULL-terminated), get its status.
  * envp NULL (or empty) runs main with the executor's own environment. */
 rivet_error *rv_executor_run_main(rivet_executor *ex, uint64_t fn, int argc,

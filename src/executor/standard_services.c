@@ -25,7 +25,9 @@ static rivet_error *add_dylib_manager(rivet_session *s)
     rivet_error *e = rivet_dylib_manager_create(&dm);
     if (!e)
         e = rivet_session_add_service(s, rivet_dylib_manager_service(dm));
-    return e ? e : rv_ci_sps_dylib_register(s, dm);
+    if (!e)
+        e = rv_ci_sps_dylib_register(s, dm);
+    return e ? e : rv_ci_sps_copy_reloc_register(s);
 }
 
 static rivet_error *add_unwind_registrar(rivet_session *s)

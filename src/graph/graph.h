@@ -38,6 +38,8 @@ typedef enum rv_block_role {
     RV_ROLE_DTORS,
     RV_ROLE_GOT,
     RV_ROLE_STUBS,
+    RV_ROLE_TLS_DATA,   /* .tdata: part of the link's TLS template image */
+    RV_ROLE_TLS_BSS,    /* .tbss: zero-filled tail of the TLS template */
 } rv_block_role;
 
 typedef struct rv_edge {
@@ -82,6 +84,7 @@ enum rv_symbol_flags {
     RV_SYM_NEEDS_STUB = 1 << 11,
     RV_SYM_SECTION = 1 << 12, /* STT_SECTION */
     RV_SYM_DISCARDED = 1 << 13, /* local, in a dropped COMDAT group's section */
+    RV_SYM_REACH32 = 1 << 14,   /* host symbol named by a direct 32-bit edge */
 };
 
 struct rv_symbol {

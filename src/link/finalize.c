@@ -138,15 +138,39 @@ static rivet_error *publish(rivet_link *l) {
     return NULL;
 }
 
+/* Copy relocations come first: constructors may already use the data. */
+static rivet_error *copy_actions(rivet_link *l, rivet_action_pair *p) {
+    const rv_executor_addrs *a = &l->jit->executor->addrs;
+    rivet_error *e = NULL;
+    for (size_t i = 0; i < l->copies.count && !e; i++) {
+        const rv_copy_reloc *c = l->copies.items[i];
+        uint64_t to = rv_symbol_address(c->symbol);
+        for (int k = 0; k < 2 && !e; k++) {
+            rivet_sps_writer w;
+            rivet_sps_writer_init(&w);
+            rivet_sps_put_u64(&w, c->from);
+            rivet_sps_put_u64(&w, to);
+            rivet_sps_put_u64(&w, c->size);
+            e = k == 0 ? encode(&w, &p[i].finalize, a->copy_relocate)
+                       : encode(&w, &p[i].dealloc, a->copy_relocate_undo);
+        }
+    }
+    return e;
+}
+
 rivet_error *rv_link_finalize(rivet_link *l) {
     rivet_segment segs[RV_SEG_COUNT];
-    rivet_action_pair actions[2];
-    memset(actions, 0, sizeof actions);
-    size_t nact = 0;
+    size_t max_actions = l->copies.count + 2;
+    rivet_action_pair *actions = calloc(max_actions, sizeof *actions);
+    if (!actions)
+        return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+    size_t nact = l->copies.count;
     bool has_eh = false;
-    rivet_error *e = eh_frame_actions(l, &actions[0], &has_eh);
+    rivet_error *e = copy_actions(l, actions);
+    if (!e)
+        e = eh_frame_actions(l, &actions[nact], &has_eh);
     if (!e) {
-        nact = has_eh ? 1 : 0;
+        nact += has_eh ? 1 : 0;
         e = initializer_actions(l, &actions[nact]);
         nact++;
     }
@@ -156,7 +180,8 @@ rivet_error *rv_link_finalize(rivet_link *l) {
             .actions = actions, .action_count = nact};
         e = rv_executor_initialize(l->jit->executor, &req, &l->region);
     }
-    free_actions(actions, 2);
+    free_actions(actions, max_actions);
+    free(actions);
     if (e)
         return rivet_error_wrap(e, "finalizing link #%u", l->id);
     l->initialized = true;

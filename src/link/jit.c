@@ -62,6 +62,7 @@ static void free_link(rivet_link *l) {
     rv_ptrvec_free(&l->objects);
     rv_ptrvec_free(&l->synthetic);
     rv_ptrvec_free(&l->claimed_groups);
+    rv_ptrvec_free(&l->copies);
     rv_ptrvec_free(&l->got_targets);
     rv_ptrvec_free(&l->stub_targets);
     rv_ptrvec_free(&l->exports);

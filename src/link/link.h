@@ -60,6 +60,13 @@ typedef struct rv_slab {
 
 typedef struct rv_range { uint64_t addr, size; } rv_range;
 
+/* Host data a low-memory link cannot reach, moved next to it (copy.c). */
+typedef struct rv_copy_reloc {
+    rv_symbol *symbol; /* the proxy, now defined by the copy block */
+    uint64_t from;     /* the library's original address */
+    uint64_t size;
+} rv_copy_reloc;
+
 struct rivet_link {
     rivet_jit *jit;
     uint32_t id;
@@ -74,6 +81,7 @@ struct rivet_link {
     rv_namemap defs;             /* name -> rv_symbol* defined in this link */
     rv_namemap imports;          /* name -> proxy rv_symbol* (host or earlier link) */
     rv_ptrvec claimed_groups;    /* COMDAT signatures this link claimed */
+    rv_ptrvec copies;            /* rv_copy_reloc*: host data copied into the link */
     rv_ptrvec got_targets;       /* rv_symbol*, by GOT index */
     rv_ptrvec stub_targets;      /* rv_symbol*, by stub index */
     rv_block *got, *stubs;
@@ -118,6 +126,8 @@ rivet_error *rv_elf_read_object(rivet_link *l, rv_object *obj);
 rivet_error *rv_link_resolve(rivet_link *l);
 rivet_error *rv_link_build_passes(rivet_link *l);
 rivet_error *rv_link_prune_eh_frames(rivet_link *l); /* FDEs of dropped COMDATs */
+rivet_error *rv_link_make_copies(rivet_link *l);      /* copy relocations */
+rivet_error *rv_link_need_stub(rivet_link *l, rv_symbol *t);
 rivet_error *rv_link_layout(rivet_link *l);
 rivet_error *rv_link_fixup(rivet_link *l);
 rivet_error *rv_link_finalize(rivet_link *l);

@@ -28,7 +28,7 @@ static rivet_error *need_got_entry(rivet_link *l, rv_symbol *t) {
     return rv_ptrvec_push(&l->got_targets, t) ? NULL : nomem();
 }
 
-static rivet_error *need_stub(rivet_link *l, rv_symbol *t) {
+rivet_error *rv_link_need_stub(rivet_link *l, rv_symbol *t) {
     if (!(t->flags & RV_SYM_HOST) || (t->flags & RV_SYM_NEEDS_STUB))
         return NULL;
     t->flags |= RV_SYM_NEEDS_STUB;
@@ -49,7 +49,7 @@ static rivet_error *scan_edge(rivet_link *l, rv_block *b, rv_edge *e,
     if (needs & RV_NEEDS_GOT_ENTRY)
         err = need_got_entry(l, t);
     if (!err && (needs & RV_NEEDS_STUB))
-        err = need_stub(l, t);
+        err = rv_link_need_stub(l, t);
     if (needs & (RV_NEEDS_GOT_ENTRY | RV_NEEDS_GOT_BASE))
         *needs_got_block = true;
     if (needs & RV_NEEDS_LOW_MEMORY)
@@ -140,6 +140,8 @@ static rivet_error *build_stubs(rivet_link *l) {
 rivet_error *rv_link_build_passes(rivet_link *l) {
     bool needs_got = l->got_symbol != NULL;
     rivet_error *e = rv_link_prune_eh_frames(l);
+    if (!e)
+        e = rv_link_make_copies(l);
     if (!e)
         e = scan_all_edges(l, &needs_got);
     if (!e && (needs_got || l->got_targets.count))

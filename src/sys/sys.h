@@ -70,4 +70,15 @@ void rv_sys_finalize_dso(void *dso);
 /* The process environment (environ). */
 char **rv_sys_environ(void);
 
+/* -------------------------------------------------- copy relocations */
+
+/* Size and ELF type (STT_*) of the loaded-library symbol at `addr`, from
+ * its dynamic symbol table; RIVET_ERR_NOT_FOUND when none starts there. */
+rivet_error *rv_sys_symbol_info(uint64_t addr, uint64_t *size, uint8_t *type);
+/* Point every GOT slot of every loaded module that holds `from` (a
+ * GLOB_DAT or R_X86_64_64 dynamic relocation) at `to` instead, as the
+ * dynamic linker does for a copy relocation. *count receives the number of
+ * slots rewritten. */
+rivet_error *rv_sys_redirect_slots(uint64_t from, uint64_t to, uint64_t *count);
+
 #endif
