@@ -68,6 +68,12 @@ void rivet_sps_put_cstring(rivet_sps_writer *w, const char *s);
 void rivet_sps_put_range(rivet_sps_writer *w, uint64_t start, uint64_t end);
 /* error: false for success, or true + message */
 void rivet_sps_put_error(rivet_sps_writer *w, const char *message_or_null);
+/* optional<T>: the presence flag; write T after it when present. */
+void rivet_sps_put_optional(rivet_sps_writer *w, bool present);
+/* expected<T>: rivet_sps_put_expected_value then T, or
+ * rivet_sps_put_expected_error with the message (false + string). */
+void rivet_sps_put_expected_value(rivet_sps_writer *w);
+void rivet_sps_put_expected_error(rivet_sps_writer *w, const char *message);
 
 void rivet_sps_reader_init(rivet_sps_reader *r, const void *data, size_t size);
 bool rivet_sps_get_u8(rivet_sps_reader *r, uint8_t *v);
@@ -89,6 +95,12 @@ bool rivet_sps_get_range(rivet_sps_reader *r, uint64_t *start, uint64_t *end);
 /* error: *message is NULL on success, else borrowed message bytes */
 bool rivet_sps_get_error(rivet_sps_reader *r, const char **message,
                          size_t *message_size);
+/* optional<T>: *present tells whether T follows. */
+bool rivet_sps_get_optional(rivet_sps_reader *r, bool *present);
+/* expected<T>: on a value, *message is NULL and T follows; on an error,
+ * *message borrows the message bytes and nothing follows. */
+bool rivet_sps_get_expected(rivet_sps_reader *r, const char **message,
+                            size_t *message_size);
 /* True when every byte was consumed and nothing went wrong. */
 bool rivet_sps_reader_done(const rivet_sps_reader *r);
 

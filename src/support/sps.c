@@ -127,6 +127,22 @@ void rivet_sps_put_error(rivet_sps_writer *w, const char *message_or_null)
         rivet_sps_put_cstring(w, message_or_null);
 }
 
+void rivet_sps_put_optional(rivet_sps_writer *w, bool present)
+{
+    rivet_sps_put_bool(w, present);
+}
+
+void rivet_sps_put_expected_value(rivet_sps_writer *w)
+{
+    rivet_sps_put_bool(w, true);
+}
+
+void rivet_sps_put_expected_error(rivet_sps_writer *w, const char *message)
+{
+    rivet_sps_put_bool(w, false);
+    rivet_sps_put_cstring(w, message);
+}
+
 /* ------------------------------------------------------------------ reader */
 
 void rivet_sps_reader_init(rivet_sps_reader *r, const void *data, size_t size)
@@ -282,6 +298,25 @@ bool rivet_sps_get_error(rivet_sps_reader *r, const char **message,
     if (!rivet_sps_get_bool(r, &is_error))
         return false;
     if (!is_error) {
+        *message = NULL;
+        *message_size = 0;
+        return true;
+    }
+    return rivet_sps_get_string(r, message, message_size);
+}
+
+bool rivet_sps_get_optional(rivet_sps_reader *r, bool *present)
+{
+    return rivet_sps_get_bool(r, present);
+}
+
+bool rivet_sps_get_expected(rivet_sps_reader *r, const char **message,
+                            size_t *message_size)
+{
+    bool has_value;
+    if (!rivet_sps_get_bool(r, &has_value))
+        return false;
+    if (has_value) {
         *message = NULL;
         *message_size = 0;
         return true;

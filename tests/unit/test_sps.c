@@ -185,8 +185,43 @@ static void test_errors(void)
     rivet_error_free(e);
 }
 
+/* optional<T> and expected<T> pin LLVM's layout: a flag byte, then the
+ * value (or, for a failed expected, the message string). */
+static void test_optional_expected(void)
+{
+    rivet_sps_writer w;
+    rivet_sps_writer_init(&w);
+    rivet_sps_put_optional(&w, false);
+    CHECK(bytes_are(&w, "\x00", 1));
+    rivet_sps_put_optional(&w, true);
+    rivet_sps_put_u32(&w, 7);
+    CHECK(bytes_are(&w, "\x01\x07\0\0\0", 5));
+    rivet_sps_put_expected_value(&w);
+    rivet_sps_put_u64(&w, 9);
+    CHECK(bytes_are(&w, "\x01\x09\0\0\0\0\0\0\0", 9));
+    rivet_sps_put_expected_error(&w, "no");
+    CHECK(bytes_are(&w, "\x00\x02\0\0\0\0\0\0\0no", 11));
+
+    rivet_sps_reader r;
+    const char *m = "x";
+    size_t n = 1;
+    bool present = false;
+    rivet_sps_reader_init(&r, "\x01\x09\0\0\0\0\0\0\0", 9);
+    uint64_t v = 0;
+    CHECK(rivet_sps_get_expected(&r, &m, &n) && !m && n == 0);
+    CHECK(rivet_sps_get_u64(&r, &v) && v == 9 && rivet_sps_reader_done(&r));
+    rivet_sps_reader_init(&r, "\x00\x02\0\0\0\0\0\0\0no", 11);
+    CHECK(rivet_sps_get_expected(&r, &m, &n) && n == 2 && memcmp(m, "no", 2) == 0);
+    CHECK(rivet_sps_reader_done(&r));
+    rivet_sps_reader_init(&r, "\x02", 1); /* neither flag value */
+    CHECK(!rivet_sps_get_optional(&r, &present) && r.bad);
+    rivet_sps_reader_init(&r, "\x00\x05\0\0\0\0\0\0\0no", 11); /* short */
+    CHECK(!rivet_sps_get_expected(&r, &m, &n));
+}
+
 int main(void)
 {
+    test_optional_expected();
     test_exact_bytes();
     test_round_trip_and_truncation();
     test_hostile_input();
