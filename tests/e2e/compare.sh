@@ -1,0 +1,139 @@
+#!/bin/bash
+# tests/e2e/compare.sh — run a C program natively and under rivet; the two
+# runs must agree on stdout, stderr and exit status.
+#
+#   compare.sh --rivet PATH [options] PROGRAM_DIR
+#
+#   --rivet PATH     the rivet binary under test
+#   --work DIR       scratch directory (default: a fresh mktemp -d)
+#   --cflags FLAGS   extra compile flags for this program (word-split)
+#   --args "A B"     program arguments (word-split)
+#   --env NAME=VAL   set in both runs' environment (repeatable)
+#   --status N       the native run must also exit with status N
+#   --only "CC OPT VARIANT"  run one configuration instead of the matrix
+#
+# Every *.c in PROGRAM_DIR is compiled with -c into its own object; the
+# objects are linked natively with the same compiler and run, then given to
+# `rivet run` in the same order. The matrix is {gcc, clang-14} x {-O0, -O2}
+# x {pie (the default), pic (-fPIC), nopic (-fno-pic, linked -no-pie),
+# debug (-g), sections (-ffunction-sections -fdata-sections)}.
+# E2E_MATRIX=quick runs only gcc -O0 pie (for a fast edit-run loop).
+#
+# Both runs get argv[0] "prog", the same arguments and environment, stdin
+# from /dev/null, and 60 s. Exit status: 0 if every configuration agreed,
+# 1 otherwise (with a diff per mismatch), 2 on a usage or build error.
+set -u
+
+rivet="" work="" cflags="" args="" only="" want_status=""
+envs=()
+positional=()
+while [ $# -gt 0 ]; do
+    case $1 in
+    --rivet) rivet=$2; shift 2 ;;
+    --work) work=$2; shift 2 ;;
+    --cflags) cflags=$2; shift 2 ;;
+    --args) args=$2; shift 2 ;;
+    --env) envs+=("$2"); shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    --status) want_status=$2; shift 2 ;;
+    -*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
+    *) positional+=("$1"); shift ;;
+    esac
+done
+[ ${#positional[@]} -eq 1 ] && [ -n "$rivet" ] || {
+    echo "usage: compare.sh --rivet PATH [options] PROGRAM_DIR" >&2; exit 2; }
+prog_dir=$(cd "${positional[0]}" && pwd) || exit 2
+case $rivet in /*) ;; *) rivet=$(pwd)/$rivet ;; esac
+[ -x "$rivet" ] || { echo "compare.sh: $rivet is not executable" >&2; exit 2; }
+if [ -z "$work" ]; then
+    work=$(mktemp -d "${TMPDIR:-/tmp}/rivet-e2e.XXXXXX")
+    trap 'rm -rf "$work"' EXIT
+fi
+mkdir -p "$work" || exit 2
+work=$(cd "$work" && pwd)
+
+srcs=()
+for f in "$prog_dir"/*.c; do [ -e "$f" ] && srcs+=("$f"); done
+[ ${#srcs[@]} -gt 0 ] || { echo "compare.sh: no .c files in $prog_dir" >&2; exit 2; }
+objs=()
+for f in "${srcs[@]}"; do b=${f##*/}; objs+=("${b%.c}.o"); done
+read -r -a prog_args <<<"$args"
+read -r -a extra_cflags <<<"$cflags"
+
+ulimit -c 0 2>/dev/null   # aborting programs must not leave core files
+
+variant_flags() {
+    case $1 in
+    pie) echo "" ;;
+    pic) echo "-fPIC" ;;
+    nopic) echo "-fno-pic" ;;
+    debug) echo "-g" ;;
+    sections) echo "-ffunction-sections -fdata-sections" ;;
+    esac
+}
+
+# run_one CC OPT VARIANT — prints one line; returns 0 when the runs agree.
+run_one() {
+    local cc=$1 opt=$2 variant=$3 dir flags ldflags st_native st_rivet
+    dir=$work/$(basename "$cc")$opt-$variant
+    rm -rf "$dir" && mkdir -p "$dir" || return 2
+    read -r -a flags <<<"$opt $(variant_flags "$variant")"
+    ldflags=()
+    [ "$variant" = nopic ] && ldflags=(-no-pie)
+    local label="$(basename "$cc") $opt $variant"
+    if ! (cd "$dir" && "$cc" "${flags[@]}" "${extra_cflags[@]}" -c "${srcs[@]}" \
+            && "$cc" "${ldflags[@]}" "${objs[@]}" -o prog) >"$dir/build.log" 2>&1; then
+        echo "FAIL $label: native build failed:"; sed 's/^/  /' "$dir/build.log"
+        return 1
+    fi
+    (cd "$dir" && exec env "${envs[@]}" timeout -k 5 60 \
+        bash -c 'exec -a prog ./prog "$@"' prog "${prog_args[@]}") \
+        >"$dir/native.out" 2>"$dir/native.err" </dev/null
+    st_native=$?
+    (cd "$dir" && exec env "${envs[@]}" timeout -k 5 60 \
+        "$rivet" run --argv0 prog "${objs[@]}" -- "${prog_args[@]}") \
+        >"$dir/rivet.out" 2>"$dir/rivet.err" </dev/null
+    st_rivet=$?
+    local bad=0
+    [ "$st_native" = "$st_rivet" ] || bad=1
+    if [ -n "$want_status" ] && [ "$st_native" != "$want_status" ]; then
+        echo "FAIL $label: native exit $st_native, expected $want_status"
+        return 1
+    fi
+    cmp -s "$dir/native.out" "$dir/rivet.out" || bad=1
+    cmp -s "$dir/native.err" "$dir/rivet.err" || bad=1
+    if [ $bad = 0 ]; then
+        echo "ok   $label (exit $st_native)"
+        return 0
+    fi
+    echo "FAIL $label: native exit $st_native, rivet exit $st_rivet"
+    echo "  rivet run --argv0 prog ${objs[*]} -- ${prog_args[*]}   (in $dir)"
+    diff -u --label native.stdout --label rivet.stdout \
+        "$dir/native.out" "$dir/rivet.out" | head -40 | sed 's/^/  /'
+    diff -u --label native.stderr --label rivet.stderr \
+        "$dir/native.err" "$dir/rivet.err" | head -40 | sed 's/^/  /'
+    return 1
+}
+
+if [ -n "$only" ]; then
+    configs=("$only")
+elif [ "${E2E_MATRIX:-}" = quick ]; then
+    configs=("gcc -O0 pie")
+else
+    configs=()
+    for cc in gcc clang-14; do
+        for opt in -O0 -O2; do
+            for variant in pie pic nopic debug sections; do
+                configs+=("$cc $opt $variant")
+            done
+        done
+    done
+fi
+
+failed=0
+for c in "${configs[@]}"; do
+    read -r cc opt variant <<<"$c"
+    run_one "$(command -v "$cc" || echo "$cc")" "$opt" "$variant" || failed=$((failed + 1))
+done
+echo "$(basename "$prog_dir"): $((${#configs[@]} - failed)) of ${#configs[@]} configurations agree"
+[ $failed = 0 ]
