@@ -159,22 +159,37 @@ static int compare_ranges(const void *a, const void *b) {
 
 /* Two sections sharing file bytes is never produced by an assembler and
  * would let one section's fixups corrupt another's content. */
+static const char *range_name(const elf_reader *r, uint32_t index, char *buf,
+                              size_t size) {
+    if (index == UINT32_MAX)
+        return "the ELF header";
+    if (index == UINT32_MAX - 1)
+        return "the section header table";
+    snprintf(buf, size, "section %s (#%u)", section_name(r, index), index);
+    return buf;
+}
+
 static rivet_error *check_overlaps(elf_reader *r) {
-    file_range *v = malloc(r->shnum * sizeof *v);
+    file_range *v = malloc((r->shnum + 2) * sizeof *v);
     if (!v)
         return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
     uint32_t n = 0;
+    v[n++] = (file_range){0, sizeof(Elf64_Ehdr), UINT32_MAX};
+    v[n++] = (file_range){r->eh.e_shoff,
+                          r->eh.e_shoff + (uint64_t)r->shnum * sizeof(Elf64_Shdr),
+                          UINT32_MAX - 1};
     for (uint32_t i = 1; i < r->shnum; i++)
         if (r->sh[i].sh_type != SHT_NOBITS && r->sh[i].sh_size)
             v[n++] = (file_range){r->sh[i].sh_offset,
                                   r->sh[i].sh_offset + r->sh[i].sh_size, i};
     qsort(v, n, sizeof *v, compare_ranges);
     rivet_error *e = NULL;
+    char a[320], b[320];
     for (uint32_t i = 1; i < n && !e; i++)
         if (v[i].start < v[i - 1].end)
-            e = malformed("sections %s (#%u) and %s (#%u) overlap in the file",
-                          section_name(r, v[i - 1].index), v[i - 1].index,
-                          section_name(r, v[i].index), v[i].index);
+            e = malformed("%s and %s overlap in the file",
+                          range_name(r, v[i - 1].index, a, sizeof a),
+                          range_name(r, v[i].index, b, sizeof b));
     free(v);
     return e;
 }
@@ -317,9 +332,8 @@ static void classify_block(rv_block *b, uint32_t type) {
 static rivet_error *make_block(elf_reader *r, uint32_t i) {
     const Elf64_Shdr *s = &r->sh[i];
     uint64_t f = s->sh_flags;
-    if (f & SHF_TLS)
-        return in_section(r, i, rivet_error_create(RIVET_ERR_UNSUPPORTED,
-            "thread-local storage is not supported yet"));
+    if ((f & SHF_TLS) && (f & SHF_EXECINSTR))
+        return in_section(r, i, malformed("thread-local section is executable"));
     if ((f & SHF_WRITE) && (f & SHF_EXECINSTR))
         return in_section(r, i, rivet_error_create(RIVET_ERR_UNSUPPORTED,
             "section is both writable and executable; rivet never maps "
@@ -337,6 +351,12 @@ static rivet_error *make_block(elf_reader *r, uint32_t i) {
               (f & SHF_EXECINSTR ? RIVET_PROT_EXEC : 0);
     b->live = true;
     classify_block(b, s->sh_type);
+    if (f & SHF_TLS) {
+        /* The content is a template: per-thread copies are writable, the
+         * image itself is only read (link/tls.c). */
+        b->prot = RIVET_PROT_READ;
+        b->role = s->sh_type == SHT_NOBITS ? RV_ROLE_TLS_BSS : RV_ROLE_TLS_DATA;
+    }
     r->obj->blocks[i] = b;
     return NULL;
 }
@@ -389,6 +409,11 @@ static rivet_error *define_symbol(elf_reader *r, uint32_t i, const Elf64_Sym *es
         return e;
     if (shndx == SHN_UNDEF)
         return NULL;
+    if ((sym->flags & (RV_SYM_TLS | RV_SYM_IFUNC)) && shndx >= SHN_LORESERVE)
+        return rivet_error_create(RIVET_ERR_UNSUPPORTED,
+            "symbol #%u '%s': %s symbol with special section index 0x%x", i,
+            sym->name, (sym->flags & RV_SYM_TLS) ? "thread-local"
+                                                 : "STT_GNU_IFUNC", shndx);
     if (shndx == SHN_ABS) {
         sym->flags |= RV_SYM_DEFINED | RV_SYM_ABSOLUTE;
         sym->value = es->st_value;
@@ -418,12 +443,16 @@ static rivet_error *define_symbol(elf_reader *r, uint32_t i, const Elf64_Sym *es
                          "section %s (size 0x%llx)", i, sym->name,
                          (unsigned long long)es->st_value, section_name(r, shndx),
                          (unsigned long long)r->sh[shndx].sh_size);
-    if (sym->flags & RV_SYM_TLS)
-        return rivet_error_create(RIVET_ERR_UNSUPPORTED,
-            "symbol '%s': thread-local storage is not supported yet", sym->name);
-    if ((sym->flags & RV_SYM_IFUNC))
-        return rivet_error_create(RIVET_ERR_UNSUPPORTED,
-            "symbol '%s': STT_GNU_IFUNC is not supported yet", sym->name);
+    bool tls_section = (r->sh[shndx].sh_flags & SHF_TLS) != 0;
+    if ((sym->flags & RV_SYM_TLS) && !tls_section)
+        return malformed("symbol #%u '%s': thread-local symbol in section %s, "
+                         "which is not thread-local", i, sym->name,
+                         section_name(r, shndx));
+    if (tls_section && (sym->flags & RV_SYM_FUNCTION))
+        return malformed("symbol #%u '%s': function in thread-local section %s",
+                         i, sym->name, section_name(r, shndx));
+    if (tls_section)
+        sym->flags |= RV_SYM_TLS; /* section and untyped symbols too */
     sym->block = r->obj->blocks[shndx]; /* NULL for non-allocated sections */
     sym->value = es->st_value;
     sym->flags |= RV_SYM_DEFINED;
