@@ -1,0 +1,116 @@
+#!/bin/sh
+# tests/fuzz/run.sh OUTDIR — build rivet's libFuzzer targets with clang-14
+# (ASan + UBSan + fuzzer coverage) into OUTDIR and run each for a while:
+#
+#   fuzz_elf   rivet_jit_add_buffer + rivet_jit_link on mutated objects
+#              (seeded with objects compiled from tests/e2e and examples)
+#   fuzz_sps   every rivet_sps_get_* on random bytes
+#
+# Closes with "fuzz: N passed, M failed" (one per target). The corpus is kept
+# in OUTDIR/corpus-* between runs; a crash leaves OUTDIR/crash-* and prints
+# how to reproduce it. FUZZ_ELF_SECONDS / FUZZ_SPS_SECONDS change the times.
+set -u
+out=${1:-build-fuzz}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+mkdir -p "$out" && out=$(cd "$out" && pwd)
+clang=${FUZZ_CC:-clang-14}
+elf_seconds=${FUZZ_ELF_SECONDS:-30}
+sps_seconds=${FUZZ_SPS_SECONDS:-10}
+
+fail_all() {
+    echo "fuzz: $1"
+    echo "fuzz: 0 passed, 2 failed"
+    exit 1
+}
+command -v "$clang" >/dev/null 2>&1 || fail_all "$clang not found (run scripts/install-deps.sh)"
+
+cflags="-std=c11 -D_GNU_SOURCE -g -O1 -fPIC -fno-omit-frame-pointer
+ -fsanitize=address,undefined -fno-sanitize-recover=undefined
+ -I$root/include -I$root/src"
+
+# --- build the library objects (all of src/ except the tools), incrementally:
+# an object is rebuilt when its source or any header is newer.
+newest_header=$(find "$root/include" "$root/src" -name '*.h' -newer "$out/.stamp" 2>/dev/null | head -1)
+[ -f "$out/.stamp" ] || newest_header=all
+# The library sources are what the Makefile builds into librivet and
+# librivet-rt (all of src/ but the tools); ask make, so the list lives in one
+# place, and fall back to every .c outside src/tools.
+srcs=$(cd "$root" && make -s --no-print-directory \
+        --eval='print-fuzz-srcs: ; @echo $(RT_SRC) $(LIB_SRC)' print-fuzz-srcs 2>/dev/null) ||
+    srcs=$(cd "$root" && find src -name '*.c' ! -path 'src/tools/*' | sort)
+[ -n "$srcs" ] || fail_all "no library sources under src/"
+todo=""
+objs=""
+for s in $srcs; do
+    o=$out/obj/${s%.c}.o
+    objs="$objs $o"
+    if [ -n "$newest_header" ] || [ ! -f "$o" ] || [ "$root/$s" -nt "$o" ]; then
+        todo="$todo $s"
+    fi
+done
+touch "$out/.stamp.new"
+if [ -n "$todo" ]; then
+    echo "fuzz: compiling$(echo "$todo" | wc -w | tr -d ' ') sources with $clang"
+    # shellcheck disable=SC2086
+    if ! printf '%s\n' $todo | (cd "$root" && xargs -P "$(nproc 2>/dev/null || echo 2)" -I{} \
+            sh -c 'mkdir -p "$(dirname "$1/obj/$2")" &&
+                   exec "$3" $4 -fsanitize=fuzzer-no-link -c "$2" -o "$1/obj/${2%.c}.o"' \
+            sh "$out" {} "$clang" "$cflags"); then
+        fail_all "library build failed"
+    fi
+fi
+mv "$out/.stamp.new" "$out/.stamp"
+
+for t in fuzz_elf fuzz_sps; do
+    # shellcheck disable=SC2086
+    "$clang" $cflags -fsanitize=fuzzer "$root/tests/fuzz/$t.c" $objs \
+        -pie -rdynamic -ldl -lpthread -o "$out/$t" || fail_all "$t build failed"
+done
+
+# --- seeds for fuzz_elf: small objects from gcc and clang at two levels.
+seeds=$out/seeds-elf
+rm -rf "$seeds" && mkdir -p "$seeds"
+i=0
+for src in "$root"/tests/e2e/*/*.c "$root"/examples/demo/*.c; do
+    for cfg in "gcc -O0" "gcc -O2 -fPIC" "$clang -O1" "$clang -O2 -fno-pic"; do
+        i=$((i + 1))
+        # shellcheck disable=SC2086
+        $cfg -c -w "$src" -o "$seeds/seed$i.o" 2>/dev/null || rm -f "$seeds/seed$i.o"
+    done
+done
+if [ -d "$root/tests/lit/malformed/Inputs" ]; then
+    for s in "$root"/tests/lit/malformed/Inputs/*.s; do
+        /usr/lib/llvm-14/bin/llvm-mc -filetype=obj -triple=x86_64-linux-gnu \
+            "$s" -o "$seeds/$(basename "$s" .s).o" 2>/dev/null
+    done
+fi
+# Keep seeds small enough for a quick start.
+find "$seeds" -name '*.o' -size +64k -delete
+
+passed=0 failed=0
+run_target() { # NAME SECONDS MAX_LEN SEED_DIR...
+    name=$1 secs=$2 max_len=$3
+    shift 3
+    corpus=$out/corpus-$name
+    mkdir -p "$corpus"
+    log=$out/$name.log
+    echo "fuzz: $name for ${secs}s"
+    if ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
+       "$out/$name" -max_total_time="$secs" -max_len="$max_len" -timeout=10 \
+            -rss_limit_mb=4096 -print_final_stats=1 \
+            -artifact_prefix="$out/crash-$name-" "$corpus" "$@" >"$log" 2>&1; then
+        passed=$((passed + 1))
+        grep -E '^stat::(number_of_executed_units|new_units_added)' "$log" |
+            sed "s/^/fuzz: $name /"
+    else
+        failed=$((failed + 1))
+        echo "fuzz: $name FAILED; log $log:"
+        grep -E -A40 '^==[0-9]+==|runtime error|deadly signal|Test unit written' "$log" | head -80
+        echo "fuzz: reproduce with: $out/$name $out/crash-$name-*"
+    fi
+}
+run_target fuzz_elf "$elf_seconds" 65536 "$seeds"
+run_target fuzz_sps "$sps_seconds" 4096
+
+echo "fuzz: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
