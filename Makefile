@@ -30,7 +30,7 @@ LDFLAGS += -pie -rdynamic
 RT_SRC  := $(sort $(wildcard src/support/*.c src/executor/*.c \
              src/executor/services/*.c src/executor/ci/*.c src/sys/posix/*.c))
 LIB_SRC := $(sort $(wildcard src/object/*.c src/graph/*.c src/link/*.c \
-             src/arch/*.c src/controller/*.c))
+             src/arch/*.c src/controller/*.c src/engine/*.c))
 RT_OBJ  := $(RT_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC:= $(sort $(wildcard tests/unit/*.c))

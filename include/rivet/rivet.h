@@ -100,6 +100,36 @@ rivet_error *rivet_jit_run_main(rivet_jit *jit, const char *entry, int argc,
  * its EH frames are deregistered, its memory returns to the slab. */
 rivet_error *rivet_jit_remove(rivet_jit *jit, rivet_link *link);
 
+/* ------------------------------------------- two-phase link (seed 001) */
+
+/* rivet_jit_link in two halves, for address remapping: prepare reads,
+ * resolves and lays out what was added (working memory and target
+ * addresses, no relocation applied); the client may then move sections;
+ * complete applies the relocations for the final addresses and finalizes
+ * (initialize request, then publication). A prepared link is in the jit
+ * (rivet_jit_remove drops it); a failed complete removes it.
+ *
+ * RIVET_LINK_SEPARATE_WORKING_MEMORY: working memory is a buffer of its
+ * own even in-process, so a client that copies the fixed-up bytes to
+ * memory of its own reads them from rivet_section_info.working. */
+enum { RIVET_LINK_SEPARATE_WORKING_MEMORY = 1 };
+rivet_error *rivet_jit_link_prepare(rivet_jit *jit, unsigned flags,
+                                    rivet_link **out);
+/* Section i (the order of rivet_link_section_at) will run at `addr`
+ * (aligned to the section's alignment): relocations in and to it are
+ * computed for that address. The client owns the memory there and copies
+ * the bytes after complete; a link with a remapped section runs no
+ * allocation actions (no EH frame registration, no constructors). */
+rivet_error *rivet_link_remap_section(rivet_link *link, size_t i, uint64_t addr);
+rivet_error *rivet_jit_link_complete(rivet_jit *jit, rivet_link *link);
+
+/* Names the linked code needs from the client: asked after the links and
+ * before the executor's process; return 0 for "not mine". Called during
+ * linking with the jit's lock held (do not call back into the jit). */
+typedef uint64_t (*rivet_symbol_resolver_fn)(void *ctx, const char *name);
+void rivet_jit_set_symbol_resolver(rivet_jit *jit, rivet_symbol_resolver_fn fn,
+                                   void *ctx);
+
 /* ---------------------------------------------------------- introspection */
 
 typedef struct rivet_symbol_info {
@@ -116,6 +146,9 @@ typedef struct rivet_section_info {
     uint64_t addr;
     uint64_t size;
     uint8_t prot;       /* RIVET_PROT_* of rivet/rt.h */
+    uint64_t align;
+    void *working;      /* its bytes in this process (== addr in-process,
+                           unless remapped or separate working memory) */
 } rivet_section_info;
 
 size_t rivet_link_symbol_count(const rivet_link *link);

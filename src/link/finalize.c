@@ -175,9 +175,11 @@ rivet_error *rv_link_finalize(rivet_link *l) {
         nact++;
     }
     if (!e) {
+        /* A remapped section lives where the client put it: no actions run
+         * on memory rivet did not place (rivet/engine.h). */
         rivet_initialize_request req = {
             .segments = segs, .segment_count = build_segments(l, segs),
-            .actions = actions, .action_count = nact};
+            .actions = actions, .action_count = l->remapped ? 0 : nact};
         e = rv_executor_initialize(l->jit->executor, &req, &l->region);
     }
     free_actions(actions, max_actions);

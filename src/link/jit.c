@@ -283,21 +283,26 @@ static void count_stats(rivet_link *l) {
 
 typedef rivet_error *(*stage_fn)(rivet_link *l);
 
-static rivet_error *run_stages(rivet_link *l) {
-    static const stage_fn stages[] = {rv_link_read_inputs, rv_link_resolve,
-                                      rv_link_build_passes, rv_link_layout,
-                                      rv_link_fixup, rv_link_finalize};
+/* Stages [first, last). The engine's two-phase link (seed 001) stops after
+ * layout, lets the client remap sections, then runs fixup and finalize. */
+enum { STAGE_FIXUP = 4, STAGE_COUNT = 6 };
+
+static rivet_error *run_stages(rivet_link *l, size_t first, size_t last) {
+    static const stage_fn stages[STAGE_COUNT] = {
+        rv_link_read_inputs, rv_link_resolve, rv_link_build_passes,
+        rv_link_layout, rv_link_fixup, rv_link_finalize};
     double *times[] = {&l->stats.read_ms, &l->stats.resolve_ms,
                        &l->stats.passes_ms, &l->stats.layout_ms,
                        &l->stats.fixup_ms, &l->stats.finalize_ms};
-    for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
+    for (size_t i = first; i < last; i++) {
         double t0 = now_ms();
         rivet_error *e = stages[i](l);
         *times[i] = now_ms() - t0;
         if (e)
             return e;
     }
-    count_stats(l);
+    if (last == STAGE_COUNT)
+        count_stats(l);
     return NULL;
 }
 
@@ -311,22 +316,28 @@ static void roll_back(rivet_link *l) {
     free_link(l);
 }
 
-rivet_error *rivet_jit_link(rivet_jit *jit, rivet_link **out) {
+/* A new link takes the pending inputs; called with the jit locked. */
+static rivet_link *start_link(rivet_jit *jit) {
     rivet_link *l = calloc(1, sizeof *l);
     if (!l)
-        return nomem();
+        return NULL;
     rv_arena_init(&l->arena);
     l->jit = jit;
-    pthread_mutex_lock(&jit->lock);
     l->id = ++jit->next_link_id;
     l->inputs = jit->pending;
     l->input_count = jit->pending_count;
     jit->pending = NULL;
     jit->pending_count = jit->pending_capacity = 0;
-    rivet_error *e = run_stages(l);
-    if (e) {
+    return l;
+}
+
+rivet_error *rivet_jit_link(rivet_jit *jit, rivet_link **out) {
+    pthread_mutex_lock(&jit->lock);
+    rivet_link *l = start_link(jit);
+    rivet_error *e = l ? run_stages(l, 0, STAGE_COUNT) : nomem();
+    if (e && l) {
         roll_back(l);
-    } else {
+    } else if (!e) {
         l->next = jit->links;
         jit->links = l;
         if (out)
@@ -334,6 +345,82 @@ rivet_error *rivet_jit_link(rivet_jit *jit, rivet_link **out) {
     }
     pthread_mutex_unlock(&jit->lock);
     return e;
+}
+
+rivet_error *rivet_jit_link_prepare(rivet_jit *jit, unsigned flags,
+                                    rivet_link **out) {
+    pthread_mutex_lock(&jit->lock);
+    rivet_link *l = start_link(jit);
+    rivet_error *e = nomem();
+    if (l) {
+        l->separate_work = (flags & RIVET_LINK_SEPARATE_WORKING_MEMORY) != 0;
+        e = run_stages(l, 0, STAGE_FIXUP);
+    }
+    if (e && l) {
+        roll_back(l);
+    } else if (!e) {
+        l->prepared = true;
+        l->next = jit->links; /* so remove and destroy find it */
+        jit->links = l;
+        *out = l;
+    }
+    pthread_mutex_unlock(&jit->lock);
+    return e;
+}
+
+static void unlink_link(rivet_jit *jit, rivet_link *link) {
+    rivet_link **pp = &jit->links;
+    while (*pp && *pp != link)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = link->next;
+}
+
+rivet_error *rivet_jit_link_complete(rivet_jit *jit, rivet_link *link) {
+    pthread_mutex_lock(&jit->lock);
+    rivet_link *p = jit->links;
+    while (p && p != link)
+        p = p->next;
+    rivet_error *e = NULL;
+    if (!p || !link->prepared)
+        e = rivet_error_create(RIVET_ERR_STATE, "link is not a prepared link of this jit");
+    else if ((e = run_stages(link, STAGE_FIXUP, STAGE_COUNT))) {
+        unlink_link(jit, link);
+        roll_back(link);
+    } else {
+        link->prepared = false;
+    }
+    pthread_mutex_unlock(&jit->lock);
+    return e;
+}
+
+static const rv_block *placed_block(const rivet_link *link, size_t i);
+
+rivet_error *rivet_link_remap_section(rivet_link *link, size_t i, uint64_t addr) {
+    rv_block *b = (rv_block *)placed_block(link, i);
+    if (!link->prepared)
+        return rivet_error_create(RIVET_ERR_STATE,
+                                  "link #%u: sections can only be remapped "
+                                  "between prepare and complete", link->id);
+    if (!b)
+        return rivet_error_create(RIVET_ERR_NOT_FOUND, "link #%u has no section #%zu",
+                                  link->id, i);
+    if (addr & (b->align - 1))
+        return rivet_error_create(RIVET_ERR_RANGE,
+                                  "section %s: address 0x%llx is not aligned to %llu",
+                                  b->name, (unsigned long long)addr,
+                                  (unsigned long long)b->align);
+    b->addr = addr;
+    link->remapped = true;
+    return NULL;
+}
+
+void rivet_jit_set_symbol_resolver(rivet_jit *jit, rivet_symbol_resolver_fn fn,
+                                   void *ctx) {
+    pthread_mutex_lock(&jit->lock);
+    jit->resolver = fn;
+    jit->resolver_ctx = ctx;
+    pthread_mutex_unlock(&jit->lock);
 }
 
 /* ------------------------------------------------------------- running it */
@@ -383,6 +470,8 @@ rivet_error *rivet_jit_remove(rivet_jit *jit, rivet_link *link) {
     rivet_error *e = NULL;
     if (link->initialized)
         e = rv_executor_deinitialize_multiple(jit->executor, &link->region, 1);
+    else if (link->slab && link->work_is_target) /* prepared, never finalized */
+        memset(link->work, 0, link->alloc_size);
     unregister_link(link);
     free_link(link);
     pthread_mutex_unlock(&jit->lock);
@@ -432,6 +521,8 @@ void rivet_link_section_at(const rivet_link *link, size_t i, rivet_section_info 
     out->addr = b->addr;
     out->size = b->size;
     out->prot = b->prot;
+    out->align = b->align;
+    out->working = b->work;
 }
 
 void rivet_link_get_stats(const rivet_link *link, rivet_link_stats *out) {

@@ -12,7 +12,8 @@
  * the init/fini arrays of each kind are contiguous and sorted by priority,
  * so the program runner receives one range per kind.
  *
- * In-process, the working memory is the target memory itself: the fixups
+ * In-process, the working memory is the target memory itself (unless the
+ * link asked for a separate buffer, RIVET_LINK_SEPARATE_WORKING_MEMORY): the fixups
  * write the final pages directly and nothing is copied at finalization.
  */
 #include <stdlib.h>
@@ -165,7 +166,7 @@ static void rebase(rivet_link *l) {
 
 static rivet_error *prepare_working_memory(rivet_link *l) {
     uint64_t alloc_start = l->alloc_addr;
-    if (l->jit->executor->in_process) {
+    if (l->jit->executor->in_process && !l->separate_work) {
         l->work = (uint8_t *)(uintptr_t)alloc_start;
         l->work_is_target = true;
     } else {

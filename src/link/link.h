@@ -95,6 +95,9 @@ struct rivet_link {
     rv_slab *slab;
     uint8_t *work;               /* working memory for [base, base+total) */
     bool work_is_target;
+    bool separate_work;          /* RIVET_LINK_SEPARATE_WORKING_MEMORY */
+    bool prepared;               /* laid out, relocations not yet applied */
+    bool remapped;               /* a section moved by rivet_link_remap_section */
     uint64_t region;             /* executor's name for the initialized memory */
     bool initialized;
     rv_ptrvec exports;           /* rv_symbol* published to the jit */
@@ -116,6 +119,8 @@ struct rivet_jit {
     rv_ptrvec slabs;             /* rv_slab*, reserved in the executor */
     bool whole_archive;          /* state of --whole-archive for new inputs */
     bool opened_libm, opened_libstdcxx;
+    rivet_symbol_resolver_fn resolver; /* asked before the executor's process */
+    void *resolver_ctx;
     uint64_t page_size;
 };
 

@@ -8,7 +8,8 @@
  *   2. rivet's runtime helpers (__dso_handle, atexit, at_quick_exit,
  *      _GLOBAL_OFFSET_TABLE_), when the objects do not define them;
  *   3. symbols exported by earlier links of the same jit;
- *   4. the executor's process, all names in one dylib-service call;
+ *   4. the client's symbol resolver (rivet_jit_set_symbol_resolver), then
+ *      the executor's process, all names in one dylib-service call;
  *   5. an undefined weak reference resolves to address 0.
  * Whatever is left is reported in one error, each name with the place it is
  * first referenced.
@@ -210,6 +211,30 @@ static rivet_error *open_default_libraries(rivet_link *l) {
     return NULL;
 }
 
+/* The client's resolver (rivet_jit_set_symbol_resolver) answers first. */
+static rivet_error *lookup_in_resolver(rivet_link *l, rv_namemap *open) {
+    rivet_jit *jit = l->jit;
+    size_t n = 0;
+    const char **names = malloc((open->count + 1) * sizeof *names);
+    if (!names)
+        return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < open->capacity; i++)
+        if (open->slots[i].key)
+            names[n++] = open->slots[i].key;
+    rivet_error *e = NULL;
+    for (size_t i = 0; i < n && !e; i++) {
+        uint64_t addr = jit->resolver(jit->resolver_ctx, names[i]);
+        if (!addr)
+            continue;
+        uint32_t h = rv_name_hash(names[i]);
+        if (!import_symbol(l, names[i], h, addr, 0, 0))
+            e = rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+        rv_namemap_remove(open, names[i], h);
+    }
+    free(names);
+    return e;
+}
+
 static rivet_error *lookup_in_executor(rivet_link *l, rv_namemap *open) {
     size_t n = 0;
     rivet_error *le = open_default_libraries(l);
@@ -293,6 +318,7 @@ rivet_error *rv_link_resolve(rivet_link *l) {
     if (!e) e = allocate_commons(l);
     if (!e) e = bind_all_locally(l, &open);
     bool had_open = open.count != 0;
+    if (!e && open.count && l->jit->resolver) e = lookup_in_resolver(l, &open);
     if (!e && open.count) e = lookup_in_executor(l, &open);
     if (!e && open.count) e = finish_unresolved(l, &open);
     if (!e && had_open) {
