@@ -69,8 +69,9 @@ struct rivet_service {
 rivet_error *rivet_session_create(rivet_session **out);
 
 /* Add the standard services, in this order: notifications, dylib manager,
- * unwind registrar, program runner, memory map. Registers their wrapper
- * functions, action functions and instances in the bootstrap symbol table.
+ * unwind registrar, program runner, thread-local storage, memory map.
+ * Registers their wrapper functions, action functions and instances in the
+ * bootstrap symbol table.
  * The memory map comes last so it shuts down first: its regions' dealloc
  * actions (finalizers, EH frame deregistration) still find the libraries
  * and services they need. */
