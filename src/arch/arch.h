@@ -28,13 +28,13 @@ enum rv_edge_needs {
     /* Thread-local references (link/tls.c). For these S is the target's
      * offset in its TLS module, which for rivet's static TLS arena is its
      * offset from the thread pointer, and G the address of the entry below. */
-    RV_NEEDS_TLS = 1 << 4,
-    RV_NEEDS_TLS_GD_PAIR = 1 << 5,   /* G: the target's {module, offset} pair */
-    RV_NEEDS_TLS_LD_PAIR = 1 << 6,   /* G: the link's {module, 0} pair */
-    RV_NEEDS_TLS_TPOFF = 1 << 7,     /* G: entry holding the target's tp offset */
-    RV_NEEDS_TLS_DESC = 1 << 8,      /* G: the target's TLS descriptor */
-    RV_NEEDS_TLS_MODULE = 1 << 9,    /* S is the target's TLS module id instead */
-    RV_NEEDS_TLS_STATIC = 1 << 10,   /* the target must be in static TLS */
+    RV_NEEDS_TLS = 1 << 5,
+    RV_NEEDS_TLS_GD_PAIR = 1 << 6,   /* G: the target's {module, offset} pair */
+    RV_NEEDS_TLS_LD_PAIR = 1 << 7,   /* G: the link's {module, 0} pair */
+    RV_NEEDS_TLS_TPOFF = 1 << 8,     /* G: entry holding the target's tp offset */
+    RV_NEEDS_TLS_DESC = 1 << 9,      /* G: the target's TLS descriptor */
+    RV_NEEDS_TLS_MODULE = 1 << 10,   /* S is the target's TLS module id instead */
+    RV_NEEDS_TLS_STATIC = 1 << 11,   /* the target must be in static TLS */
 };
 
 /* A relocation number's mapping. */
@@ -60,6 +60,10 @@ typedef struct rv_arch {
     /* Contents of a GOT entry pointing at symbol `target`: the entry's one
      * edge kind (applied at offset 0 of the entry). */
     uint32_t got_entry_edge_kind;
+    /* Edge kinds of TLS GOT entries (link/tls.c), each at offset 0 of its
+     * word: the target's module id, its offset in the module, its offset
+     * from the thread pointer. */
+    uint32_t tls_module_edge_kind, tls_dtpoff_edge_kind, tls_tpoff_edge_kind;
     /* Write stub `work` (stub_size bytes) that jumps through a GOT entry, and
      * return the edge that makes it do so (offset in the stub, kind, addend). */
     void (*write_stub)(uint8_t *work, rv_edge *edge_out);

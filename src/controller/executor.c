@@ -38,6 +38,15 @@ static const struct {
     {"rivet_symbol_info_sps", offsetof(rv_executor_addrs, symbol_info)},
     {"rivet_copy_relocate", offsetof(rv_executor_addrs, copy_relocate)},
     {"rivet_copy_relocate_undo", offsetof(rv_executor_addrs, copy_relocate_undo)},
+    {"rivet_tls_service", offsetof(rv_executor_addrs, tls_service)},
+    {"rivet_tls_static_module", offsetof(rv_executor_addrs, tls_static_module)},
+    {"rivet_tls_reserve_sps", offsetof(rv_executor_addrs, tls_reserve)},
+    {"rivet_tls_release_sps", offsetof(rv_executor_addrs, tls_release)},
+    {"rivet_tls_register", offsetof(rv_executor_addrs, tls_register)},
+    {"rivet_tls_unregister", offsetof(rv_executor_addrs, tls_unregister)},
+    {"rivet_tls_get_addr", offsetof(rv_executor_addrs, tls_get_addr)},
+    {"rivet_tls_desc_static", offsetof(rv_executor_addrs, tls_desc_static)},
+    {"rivet_run_ifunc_resolvers", offsetof(rv_executor_addrs, run_ifunc_resolvers)},
 };
 
 rivet_error *rv_executor_bind(rivet_executor *ex,
@@ -375,4 +384,35 @@ rivet_error *rv_executor_symbol_info(rivet_executor *ex, const uint64_t *addrs,
         rivet_sps_get_u8(&a.r, &types[i]);
     }
     return rivet_error_wrap(finish(&a), "executor: symbol info");
+}
+
+/* ------------------------------------------------------------------- TLS */
+
+rivet_error *rv_executor_tls_reserve(rivet_executor *ex, uint64_t size,
+                                     uint64_t align, uint64_t *key,
+                                     uint64_t *module, int64_t *tpoff)
+{
+    rivet_sps_writer w;
+    rivet_sps_writer_init(&w);
+    rivet_sps_put_u64(&w, ex->addrs.tls_service);
+    rivet_sps_put_u64(&w, size);
+    rivet_sps_put_u64(&w, align);
+    answer a;
+    rivet_error *e = call_expected(ex, ex->addrs.tls_reserve, &w, &a);
+    if (e)
+        return rivet_error_wrap(e, "executor: tls reserve");
+    rivet_sps_get_u64(&a.r, key);
+    rivet_sps_get_u64(&a.r, module);
+    rivet_sps_get_i64(&a.r, tpoff);
+    return rivet_error_wrap(finish(&a), "executor: tls reserve");
+}
+
+rivet_error *rv_executor_tls_release(rivet_executor *ex, uint64_t key)
+{
+    rivet_sps_writer w;
+    rivet_sps_writer_init(&w);
+    rivet_sps_put_u64(&w, ex->addrs.tls_service);
+    rivet_sps_put_u64(&w, key);
+    return rivet_error_wrap(call_error(ex, ex->addrs.tls_release, &w),
+                            "executor: tls release");
 }

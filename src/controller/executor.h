@@ -39,6 +39,13 @@ typedef struct rv_executor_addrs {
     uint64_t run_initializers, run_finalizers;
     uint64_t symbol_info;           /* wrapper: sizes/types of library data */
     uint64_t copy_relocate, copy_relocate_undo;
+    /* thread-local storage and IFUNC (docs/tls.md) */
+    uint64_t tls_service;           /* instance */
+    uint64_t tls_static_module;     /* a value: module id of rivet's TLS */
+    uint64_t tls_reserve, tls_release;         /* wrappers */
+    uint64_t tls_register, tls_unregister;     /* actions */
+    uint64_t tls_get_addr, tls_desc_static;    /* called by JIT'd code */
+    uint64_t run_ifunc_resolvers;              /* action */
 } rv_executor_addrs;
 
 struct rivet_executor {
@@ -79,6 +86,12 @@ rivet_error *rv_executor_lookup_symbols(rivet_executor *ex,
 rivet_error *rv_executor_symbol_info(rivet_executor *ex, const uint64_t *addrs,
                                      size_t count, uint64_t *sizes,
                                      uint8_t *types);
+/* Reserve a block of the executor's static TLS arena: its key, TLS
+ * module id and offset from the thread pointer. */
+rivet_error *rv_executor_tls_reserve(rivet_executor *ex, uint64_t size,
+                                     uint64_t align, uint64_t *key,
+                                     uint64_t *module, int64_t *tpoff);
+rivet_error *rv_executor_tls_release(rivet_executor *ex, uint64_t key);
 /* Call `main` at `fn` with argv/envp (NULL-terminated), get its status.
  * envp NULL (or empty) runs main with the executor's own environment. */
 rivet_error *rv_executor_run_main(rivet_executor *ex, uint64_t fn, int argc,

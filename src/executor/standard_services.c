@@ -48,6 +48,15 @@ static rivet_error *add_program_runner(rivet_session *s)
     return e ? e : rv_ci_sps_program_register(s);
 }
 
+static rivet_error *add_tls(rivet_session *s)
+{
+    rivet_service *svc;
+    rivet_error *e = rv_tls_service_create(&svc);
+    if (!e)
+        e = rivet_session_add_service(s, svc);
+    return e ? e : rv_ci_sps_tls_register(s, svc);
+}
+
 static rivet_error *add_memory_map(rivet_session *s)
 {
     rivet_memory_map *mm;
@@ -66,6 +75,8 @@ rivet_error *rivet_session_add_standard_services(rivet_session *s)
         e = add_unwind_registrar(s);
     if (!e)
         e = add_program_runner(s);
+    if (!e)
+        e = add_tls(s);
     if (!e)
         e = add_memory_map(s);
     return rivet_error_wrap(e, "session: add standard services");

@@ -4,6 +4,9 @@
  * The request carries the segments (in-process: marked in place, nothing to
  * copy) and two allocation-action pairs, run by the executor in order:
  *   1. register the .eh_frame table with the unwinder / deregister it;
+ *   1a. register the TLS template / clear it, and run the IFUNC resolvers
+ *      into their slots (link/tls.c, link/ifunc.c), so constructors can
+ *      use both;
  *   2. run .preinit_array, .init_array and .ctors, after registering the
  *      link's .fini_array/.dtors runner with __cxa_atexit / run
  *      __cxa_finalize(__dso_handle) when the link is removed.
@@ -15,6 +18,7 @@
 
 #include "controller/executor.h"
 #include "link/link.h"
+#include "link/tls.h"
 #include "rivet/sps.h"
 
 typedef struct role_range { uint64_t start, end; } role_range;
@@ -160,7 +164,7 @@ static rivet_error *copy_actions(rivet_link *l, rivet_action_pair *p) {
 
 rivet_error *rv_link_finalize(rivet_link *l) {
     rivet_segment segs[RV_SEG_COUNT];
-    size_t max_actions = l->copies.count + 2;
+    size_t max_actions = l->copies.count + 4;
     rivet_action_pair *actions = calloc(max_actions, sizeof *actions);
     if (!actions)
         return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
@@ -171,6 +175,11 @@ rivet_error *rv_link_finalize(rivet_link *l) {
         e = eh_frame_actions(l, &actions[nact], &has_eh);
     if (!e) {
         nact += has_eh ? 1 : 0;
+        e = rv_tls_add_actions(l, actions, &nact);   /* link/tls.c */
+    }
+    if (!e)
+        e = rv_ifunc_add_actions(l, actions, &nact); /* link/ifunc.c */
+    if (!e) {
         e = initializer_actions(l, &actions[nact]);
         nact++;
     }

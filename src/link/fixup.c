@@ -11,6 +11,7 @@
 
 #include "arch/x86_64.h"
 #include "link/link.h"
+#include "link/tls.h"
 
 uint64_t rv_symbol_address(const rv_symbol *s) {
     s = s->def ? s->def : s;
@@ -58,9 +59,12 @@ static rivet_error *apply_one(rivet_link *l, rv_block *b, rv_edge *e) {
         G = GOT + (uint64_t)t->got_index * l->arch->got_entry_size;
     if (t->flags & RV_SYM_NEEDS_STUB)
         L = l->stubs->addr + (uint64_t)t->stub_index * l->arch->stub_size;
-    rivet_error *err = l->arch->apply_edge(b, e, b->work + e->offset,
-                                           b->addr + e->offset, S, G, GOT, L,
-                                           t->size);
+    rivet_error *err = NULL;
+    if (l->arch->edge_needs(e->kind) & RV_NEEDS_TLS)
+        err = rv_tls_edge_values(l, e, t, &S, &G);
+    if (!err)
+        err = l->arch->apply_edge(b, e, b->work + e->offset,
+                                  b->addr + e->offset, S, G, GOT, L, t->size);
     if (!err)
         return NULL;
     if (rivet_error_get_code(err) == RIVET_ERR_RANGE) {

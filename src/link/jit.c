@@ -18,6 +18,7 @@
 
 #include "controller/executor.h"
 #include "link/link.h"
+#include "link/tls.h"
 
 static rivet_error *nomem(void) {
     return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
@@ -53,6 +54,7 @@ static void free_input(rv_input *in) {
 }
 
 static void free_link(rivet_link *l) {
+    rv_tls_free_link(l); /* after deinitialize, in every path */
     for (size_t i = 0; i < l->input_count; i++)
         free_input(&l->inputs[i]);
     free(l->inputs);

@@ -21,6 +21,7 @@
 
 #include "controller/executor.h"
 #include "link/link.h"
+#include "link/tls.h"
 
 static rivet_error *nomem(void) {
     return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
@@ -44,6 +45,8 @@ static int rank_of(const rv_block *b) {
     case RV_ROLE_CTORS: return 6;
     case RV_ROLE_DTORS: return 7;
     case RV_ROLE_STUBS: return 8;
+    case RV_ROLE_TLS_DATA: return 10; /* the TLS template, last (link/tls.c) */
+    case RV_ROLE_TLS_BSS: return 11;
     default: return b->content || b->size == 0 ? 0 : 9;
     }
 }
@@ -196,5 +199,6 @@ rivet_error *rv_link_layout(rivet_link *l) {
     if (e)
         return e;
     rebase(l);
-    return prepare_working_memory(l);
+    e = prepare_working_memory(l);
+    return e ? e : rv_tls_layout(l);
 }

@@ -98,6 +98,8 @@ struct rivet_link {
     bool separate_work;          /* RIVET_LINK_SEPARATE_WORKING_MEMORY */
     bool prepared;               /* laid out, relocations not yet applied */
     bool remapped;               /* a section moved by rivet_link_remap_section */
+    struct rv_tls_link *tls;     /* thread-locals (link/tls.c), or NULL */
+    struct rv_ifunc_link *ifunc; /* STT_GNU_IFUNC stubs (link/ifunc.c), or NULL */
     uint64_t region;             /* executor's name for the initialized memory */
     bool initialized;
     rv_ptrvec exports;           /* rv_symbol* published to the jit */

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "link/link.h"
+#include "link/tls.h"
 
 static rivet_error *nomem(void) {
     return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
@@ -141,6 +142,8 @@ rivet_error *rv_link_build_passes(rivet_link *l) {
     bool needs_got = l->got_symbol != NULL;
     rivet_error *e = rv_link_prune_eh_frames(l);
     if (!e)
+        e = rv_ifunc_build(l);
+    if (!e)
         e = rv_link_make_copies(l);
     if (!e)
         e = scan_all_edges(l, &needs_got);
@@ -148,6 +151,8 @@ rivet_error *rv_link_build_passes(rivet_link *l) {
         e = build_got(l);
     if (!e)
         e = build_stubs(l);
+    if (!e)
+        e = rv_tls_build(l);
     if (!e) {
         l->stats.got_entries = l->got_targets.count;
         l->stats.stubs = l->stub_targets.count;

@@ -148,8 +148,10 @@ static rv_symbol *import_symbol(rivet_link *l, const char *name, uint32_t hash,
     return p;
 }
 
-/* Bind from this link or an earlier one; names still open go to `open`. */
-static rivet_error *bind_locally(rivet_link *l, rv_symbol *s, rv_namemap *open) {
+/* Bind from this link or an earlier one; names still open go to `open`
+ * and the symbols themselves to `pending`, for a second pass. */
+static rivet_error *bind_locally(rivet_link *l, rv_symbol *s, rv_namemap *open,
+                                 rv_ptrvec *pending) {
     rv_symbol *d = rv_namemap_get(&l->defs, s->name, s->hash);
     if (!d)
         d = rv_namemap_get(&l->imports, s->name, s->hash);
@@ -157,7 +159,7 @@ static rivet_error *bind_locally(rivet_link *l, rv_symbol *s, rv_namemap *open) 
         rv_symbol *x = rv_namemap_get(&l->jit->exports, s->name, s->hash);
         if (x) {
             d = import_symbol(l, s->name, s->hash, rv_symbol_address(x), x->size,
-                              x->flags & RV_SYM_FUNCTION);
+                              x->flags & (RV_SYM_FUNCTION | RV_SYM_TLS));
             if (!d)
                 return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
         }
@@ -168,26 +170,38 @@ static rivet_error *bind_locally(rivet_link *l, rv_symbol *s, rv_namemap *open) 
         return NULL;
     }
     rv_namemap_slot *slot = rv_namemap_upsert(open, s->name, s->hash);
-    if (!slot)
+    if (!slot || (pending && !rv_ptrvec_push(pending, s)))
         return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
     if (!slot->value || ((rv_symbol *)slot->value)->flags & RV_SYM_WEAK)
         slot->value = s; /* remember a strong reference if there is one */
     return NULL;
 }
 
-static rivet_error *bind_all_locally(rivet_link *l, rv_namemap *open) {
+static rivet_error *bind_all_locally(rivet_link *l, rv_namemap *open,
+                                     rv_ptrvec *pending) {
     for (size_t i = 0; i < l->objects.count; i++) {
         rv_object *o = l->objects.items[i];
         for (uint32_t k = o->first_global; k < o->symbol_count; k++) {
             rv_symbol *s = &o->symbols[k];
             if (s->flags & RV_SYM_LOCAL || !s->name[0])
                 continue;
-            rivet_error *e = bind_locally(l, s, open);
+            rivet_error *e = bind_locally(l, s, open, pending);
             if (e)
                 return e;
         }
     }
     return NULL;
+}
+
+/* After the executor lookup: every pending symbol now has a proxy. */
+static rivet_error *bind_pending(rivet_link *l, rv_ptrvec *pending) {
+    rv_namemap unused;
+    rv_namemap_init(&unused);
+    rivet_error *e = NULL;
+    for (size_t i = 0; i < pending->count && !e; i++)
+        e = bind_locally(l, pending->items[i], &unused, NULL);
+    rv_namemap_free(&unused);
+    return e;
 }
 
 /* What the compiler driver links implicitly: libm for C, libstdc++ for
@@ -312,20 +326,17 @@ static rivet_error *finish_unresolved(rivet_link *l, rv_namemap *open) {
 
 rivet_error *rv_link_resolve(rivet_link *l) {
     rv_namemap open;
+    rv_ptrvec pending = {0};
     rv_namemap_init(&open);
     rivet_error *e = collect_definitions(l);
     if (!e) e = rv_runtime_add(l);
     if (!e) e = allocate_commons(l);
-    if (!e) e = bind_all_locally(l, &open);
-    bool had_open = open.count != 0;
+    if (!e) e = bind_all_locally(l, &open, &pending);
     if (!e && open.count && l->jit->resolver) e = lookup_in_resolver(l, &open);
     if (!e && open.count) e = lookup_in_executor(l, &open);
     if (!e && open.count) e = finish_unresolved(l, &open);
-    if (!e && had_open) {
-        rv_namemap_free(&open);
-        rv_namemap_init(&open);
-        e = bind_all_locally(l, &open); /* bind to the new proxies */
-    }
+    if (!e) e = bind_pending(l, &pending); /* to the new proxies */
     rv_namemap_free(&open);
+    rv_ptrvec_free(&pending);
     return e;
 }

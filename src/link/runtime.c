@@ -2,18 +2,22 @@
  * link/runtime.c — the runtime object every link gets (see runtime.h).
  */
 #include "link/runtime.h"
+#include "link/tls.h"
 
 #include <string.h>
 
-static bool referenced_and_undefined(rivet_link *l, const char *name) {
-    if (rv_namemap_get(&l->defs, name, rv_name_hash(name)))
+bool rv_link_references_undefined(rivet_link *l, const char *name) {
+    uint32_t h = rv_name_hash(name);
+    if (rv_namemap_get(&l->defs, name, h))
         return false;
     for (size_t i = 0; i < l->objects.count; i++) {
         rv_object *o = l->objects.items[i];
-        for (uint32_t k = o->first_global; k < o->symbol_count; k++)
-            if (!(o->symbols[k].flags & (RV_SYM_LOCAL | RV_SYM_DEFINED)) &&
-                strcmp(o->symbols[k].name, name) == 0)
+        for (uint32_t k = o->first_global; k < o->symbol_count; k++) {
+            const rv_symbol *s = &o->symbols[k];
+            if (s->hash == h && !(s->flags & (RV_SYM_LOCAL | RV_SYM_DEFINED)) &&
+                strcmp(s->name, name) == 0)
                 return true;
+        }
     }
     return false;
 }
@@ -84,7 +88,7 @@ static rivet_error *add_dso_handle(rivet_link *l) {
 }
 
 static rivet_error *add_got_symbol(rivet_link *l) {
-    if (!referenced_and_undefined(l, "_GLOBAL_OFFSET_TABLE_"))
+    if (!rv_link_references_undefined(l, "_GLOBAL_OFFSET_TABLE_"))
         return NULL;
     /* Placed on the GOT block by the passes; until then it has no block. */
     rv_symbol *s = rv_link_new_symbol(l, "_GLOBAL_OFFSET_TABLE_", NULL, 0,
@@ -105,10 +109,12 @@ rivet_error *rv_runtime_add(rivet_link *l) {
     obj->name = "<rivet runtime>";
     rivet_error *e = add_dso_handle(l);
     if (!e) e = add_got_symbol(l);
-    if (!e && referenced_and_undefined(l, "atexit"))
+    if (!e && rv_link_references_undefined(l, "atexit"))
         e = add_cxa_thunk(rb, "atexit", "__cxa_atexit");
-    if (!e && referenced_and_undefined(l, "at_quick_exit"))
+    if (!e && rv_link_references_undefined(l, "at_quick_exit"))
         e = add_cxa_thunk(rb, "at_quick_exit", "__cxa_at_quick_exit");
+    if (!e)
+        e = rv_tls_add_runtime(l); /* __tls_get_addr */
     if (e || rb->count == 0)
         return e;
     obj->symbols = rb->syms;

@@ -69,6 +69,14 @@ rivet_error *rv_sys_atexit_for_dso(void (*fn)(void *), void *arg, void *dso);
 void rv_sys_finalize_dso(void *dso);
 /* The process environment (environ). */
 char **rv_sys_environ(void);
+/* Start fn(arg) on a detached thread with a stack as large as the main
+ * thread's limit (JIT'd main may expect one). */
+rivet_error *rv_sys_start_thread(void (*fn)(void *), void *arg);
+
+/* ------------------------------------------------------------------ target */
+
+/* The LLVM-style target triple of this process ("x86_64-unknown-linux-gnu"). */
+const char *rv_sys_target_triple(void);
 
 /* -------------------------------------------------- copy relocations */
 
@@ -80,5 +88,25 @@ rivet_error *rv_sys_symbol_info(uint64_t addr, uint64_t *size, uint8_t *type);
  * dynamic linker does for a copy relocation. *count receives the number of
  * slots rewritten. */
 rivet_error *rv_sys_redirect_slots(uint64_t from, uint64_t to, uint64_t *count);
+
+/* ---------------------------------------------------- thread-local storage */
+
+/* The thread pointer of the calling thread (%fs:0 on x86-64). */
+void *rv_sys_thread_pointer(void);
+/* rivet's static TLS arena (sys/posix/tls.c): its offset from the thread
+ * pointer (the same in every thread), size and alignment. Fails when the
+ * arena's initial image cannot be found. */
+rivet_error *rv_sys_tls_arena(int64_t *tpoff, uint64_t *size, uint64_t *align);
+/* The calling thread's copy of the arena. */
+void *rv_sys_tls_arena_here(void);
+/* Write `size` bytes of `data` (zeros when NULL) at `offset` of the arena's
+ * initial image: threads created afterwards start with them. */
+rivet_error *rv_sys_tls_set_initial(uint64_t offset, const void *data,
+                                    uint64_t size);
+/* The C runtime's __tls_get_addr. */
+void *rv_sys_tls_get_addr_host(void *tls_index);
+/* Address of the TLS descriptor function for static TLS (returns the
+ * descriptor's second word); 0 where the architecture has none. */
+uint64_t rv_sys_tls_desc_static_function(void);
 
 #endif

@@ -54,4 +54,38 @@ rivet_error *rv_program_run_main(rivet_session *s, uint64_t fn, int argc,
 rivet_error *rv_program_run_function(rivet_session *s, uint64_t fn,
                                      int *result);
 
+/* ------------------------------------------------------------------- TLS */
+
+/* A block of rivet's static TLS arena. */
+typedef struct rv_tls_reservation {
+    uint64_t key;     /* names the block in the calls below */
+    uint64_t module;  /* TLS module id for {module, offset} GOT pairs */
+    int64_t tpoff;    /* offset of the block from the thread pointer */
+} rv_tls_reservation;
+
+rivet_error *rv_tls_service_create(rivet_service **out);
+/* Reserve `size` bytes aligned to `align` (at most the arena's alignment);
+ * RIVET_ERR_NOMEM when the arena is full. */
+rivet_error *rv_tls_reserve(rivet_service *svc, uint64_t size, uint64_t align,
+                            rv_tls_reservation *out);
+/* Free a block (clearing its image if still registered). */
+rivet_error *rv_tls_release(uint64_t key);
+/* Make [image, image+image_size) then zeros the block's initial contents:
+ * for threads created from now on and for the calling thread. */
+rivet_error *rv_tls_register(uint64_t key, uint64_t image, uint64_t image_size);
+/* Zero the block's initial contents again. */
+rivet_error *rv_tls_unregister(uint64_t key);
+/* The TLS module id of every block of the arena. */
+uint64_t rv_tls_static_module(void);
+/* __tls_get_addr for JIT'd code: ti points at {module, offset}. */
+void *rv_tls_get_addr(const uint64_t *ti);
+/* The TLS descriptor function for blocks in the arena (0: none). */
+uint64_t rv_tls_desc_function(void);
+
+/* ------------------------------------------------------------------ IFUNC */
+
+/* For each (resolver, slot) pair: call the STT_GNU_IFUNC resolver and
+ * store the address it returns in the 8-byte slot (writable memory). */
+rivet_error *rv_ifunc_resolve(const uint64_t *pairs, size_t pair_count);
+
 #endif

@@ -1,0 +1,144 @@
+/*
+ * executor/ci/sps_tls.c — SPS interface of the TLS service and of IFUNC
+ * resolution (payloads in docs/tls.md):
+ *
+ *   rivet_tls_reserve_sps   (u64 instance, u64 size, u64 align)
+ *                             -> expected<(u64 key, u64 module, i64 tpoff)>
+ *   rivet_tls_release_sps   (u64 instance, u64 key) -> error
+ *   rivet_tls_register      action (u64 key, u64 image, u64 image_size)
+ *   rivet_tls_unregister    action (u64 key)
+ *   rivet_run_ifunc_resolvers  action seq<(u64 resolver, u64 slot)>
+ *
+ * the value rivet_tls_static_module (the module id of every rivet block),
+ * and two plain addresses JIT'd code calls: rivet_tls_get_addr (bound to
+ * __tls_get_addr) and rivet_tls_desc_static (the TLS descriptor function).
+ */
+#include <stdlib.h>
+
+#include "executor/ci/ci.h"
+#include "executor/services/services.h"
+
+static rivet_service *tls_instance(rivet_session *s, uint64_t addr)
+{
+    rivet_service *svc = rivet_session_find_service(s, "tls");
+    return svc && (uint64_t)(uintptr_t)svc == addr ? svc : NULL;
+}
+
+static rivet_error *no_instance(const char *call, uint64_t addr)
+{
+    return rivet_error_create(RIVET_ERR_NOT_FOUND,
+                              "%s: 0x%llx is not the TLS service instance",
+                              call, (unsigned long long)addr);
+}
+
+static void reserve_sps(rivet_session *s, uint64_t call_id,
+                        rivet_wrapper_return_fn ret, void *ctx, const char *arg,
+                        size_t arg_size)
+{
+    rivet_sps_reader r;
+    uint64_t instance = 0, size = 0, align = 0;
+    rivet_sps_reader_init(&r, arg, arg_size);
+    rivet_sps_get_u64(&r, &instance);
+    rivet_sps_get_u64(&r, &size);
+    rivet_sps_get_u64(&r, &align);
+    if (!rivet_sps_reader_done(&r)) {
+        rv_ci_return_unexpected(ret, ctx, call_id, rv_ci_malformed("tls reserve"));
+        return;
+    }
+    rivet_service *svc = tls_instance(s, instance);
+    rv_tls_reservation res;
+    rivet_error *e = svc ? rv_tls_reserve(svc, size, align, &res)
+                         : no_instance("tls reserve", instance);
+    if (e) {
+        rv_ci_return_unexpected(ret, ctx, call_id, e);
+        return;
+    }
+    rivet_sps_writer w;
+    rivet_sps_writer_init(&w);
+    rivet_sps_put_bool(&w, true);
+    rivet_sps_put_u64(&w, res.key);
+    rivet_sps_put_u64(&w, res.module);
+    rivet_sps_put_i64(&w, res.tpoff);
+    rv_ci_return(ret, ctx, call_id, &w);
+}
+
+static void release_sps(rivet_session *s, uint64_t call_id,
+                        rivet_wrapper_return_fn ret, void *ctx, const char *arg,
+                        size_t arg_size)
+{
+    rivet_sps_reader r;
+    uint64_t instance = 0, key = 0;
+    rivet_sps_reader_init(&r, arg, arg_size);
+    rivet_sps_get_u64(&r, &instance);
+    rivet_sps_get_u64(&r, &key);
+    rivet_error *e = !rivet_sps_reader_done(&r) ? rv_ci_malformed("tls release")
+                     : !tls_instance(s, instance) ? no_instance("tls release", instance)
+                                                  : rv_tls_release(key);
+    rv_ci_return_error(ret, ctx, call_id, e);
+}
+
+static char *register_action(const char *arg, size_t arg_size)
+{
+    rivet_sps_reader r;
+    uint64_t key = 0, image = 0, image_size = 0;
+    rivet_sps_reader_init(&r, arg, arg_size);
+    rivet_sps_get_u64(&r, &key);
+    rivet_sps_get_u64(&r, &image);
+    rivet_sps_get_u64(&r, &image_size);
+    if (!rivet_sps_reader_done(&r))
+        return rv_ci_action_result(rv_ci_malformed("tls register"));
+    return rv_ci_action_result(rv_tls_register(key, image, image_size));
+}
+
+static char *unregister_action(const char *arg, size_t arg_size)
+{
+    rivet_sps_reader r;
+    uint64_t key = 0;
+    rivet_sps_reader_init(&r, arg, arg_size);
+    rivet_sps_get_u64(&r, &key);
+    if (!rivet_sps_reader_done(&r))
+        return rv_ci_action_result(rv_ci_malformed("tls unregister"));
+    return rv_ci_action_result(rv_tls_unregister(key));
+}
+
+static char *ifunc_action(const char *arg, size_t arg_size)
+{
+    rivet_sps_reader r;
+    uint64_t n = 0;
+    rivet_sps_reader_init(&r, arg, arg_size);
+    if (!rivet_sps_get_count(&r, 16, &n))
+        return rv_ci_action_result(rv_ci_malformed("run ifunc resolvers"));
+    uint64_t *pairs = malloc((n ? n : 1) * 2 * sizeof *pairs);
+    if (!pairs)
+        return rv_ci_action_result(rivet_error_create(RIVET_ERR_NOMEM,
+                                                      "ifunc: out of memory"));
+    for (uint64_t i = 0; i < 2 * n; i++)
+        rivet_sps_get_u64(&r, &pairs[i]);
+    rivet_error *e = rivet_sps_reader_done(&r) ? rv_ifunc_resolve(pairs, (size_t)n)
+                                               : rv_ci_malformed("run ifunc resolvers");
+    free(pairs);
+    return rv_ci_action_result(e);
+}
+
+rivet_error *rv_ci_sps_tls_register(rivet_session *s, rivet_service *tls)
+{
+    static const struct { const char *name; rivet_wrapper_fn fn; } wrappers[] = {
+        {"rivet_tls_reserve_sps", reserve_sps},
+        {"rivet_tls_release_sps", release_sps},
+    };
+    rivet_error *e = NULL;
+    for (size_t i = 0; i < 2 && !e; i++)
+        e = rivet_session_add_wrapper_function(s, wrappers[i].name, wrappers[i].fn);
+    const struct { const char *name; uint64_t addr; } symbols[] = {
+        {"rivet_tls_service", (uint64_t)(uintptr_t)tls},
+        {"rivet_tls_static_module", rv_tls_static_module()},
+        {"rivet_tls_register", (uint64_t)(uintptr_t)register_action},
+        {"rivet_tls_unregister", (uint64_t)(uintptr_t)unregister_action},
+        {"rivet_run_ifunc_resolvers", (uint64_t)(uintptr_t)ifunc_action},
+        {"rivet_tls_get_addr", (uint64_t)(uintptr_t)rv_tls_get_addr},
+        {"rivet_tls_desc_static", rv_tls_desc_function()},
+    };
+    for (size_t i = 0; i < sizeof symbols / sizeof symbols[0] && !e; i++)
+        e = rivet_session_add_bootstrap_symbol(s, symbols[i].name, symbols[i].addr);
+    return e;
+}
