@@ -141,12 +141,99 @@ rivet_error *rivet_session_add_wrapper_function(rivet_session *s,
                                                 const char *name,
                                                 rivet_wrapper_fn fn);
 
+/* Like rivet_session_add_wrapper_function, for a wrapper that may run for
+ * an unbounded time (it runs JIT'd code: run_main, run_function). Stream
+ * transports run such calls on a thread of their own; every other wrapper
+ * runs on the transport's reader thread and must answer promptly (or
+ * answer later from another thread). */
+rivet_error *rivet_session_add_blocking_wrapper_function(rivet_session *s,
+                                                         const char *name,
+                                                         rivet_wrapper_fn fn);
+/* Was the wrapper at `addr` added as blocking? */
+bool rivet_session_wrapper_blocks(rivet_session *s, uint64_t addr);
+
 /* Call the wrapper function at executor address `fn` in this process.
  * Calls to an address not announced by rivet_session_add_wrapper_function
  * return an out-of-band error (result.error) without running anything. */
 void rivet_session_call_wrapper(rivet_session *s, uint64_t fn, uint64_t call_id,
                                 rivet_wrapper_return_fn ret, void *return_ctx,
                                 const char *arg, size_t arg_size);
+
+/* ------------------------------------------------ calls to the controller */
+
+/* Executor -> controller calls name a *tag* the controller registered a
+ * handler for (rivet_executor_register_handler, rivet/controller.h), never
+ * an address: JIT'd code can reach only what the controller exposed. The
+ * transport installs the access that carries them: the in-process executor
+ * calls the handler directly; rivet_session_serve sends CALL frames. */
+typedef struct rivet_controller_access {
+    void *ctx;
+    /* Call the handler for `tag`; ret runs exactly once (result.error when
+     * no handler has that tag or the controller is gone). */
+    void (*call)(void *ctx, const char *tag, uint64_t call_id,
+                 rivet_wrapper_return_fn ret, void *return_ctx,
+                 const char *arg, size_t arg_size);
+    /* Optional: call and wait. A transport whose reader thread may itself
+     * be the caller provides it, so the wait keeps reading. */
+    rivet_error *(*call_sync)(void *ctx, const char *tag, const char *arg,
+                              size_t arg_size, char **result,
+                              size_t *result_size);
+} rivet_controller_access;
+
+/* Install (copied) or, with NULL, remove the controller access. Removal
+ * waits until no thread is inside access->call or call_sync. */
+void rivet_session_set_controller_access(rivet_session *s,
+                                         const rivet_controller_access *access);
+
+/* Call the controller's handler for `tag` with argument bytes; `ret`
+ * receives the result bytes (or result.error: no controller attached, no
+ * such tag, connection lost) exactly once, with `call_id`. */
+void rivet_session_call_controller(rivet_session *s, const char *tag,
+                                   uint64_t call_id, rivet_wrapper_return_fn ret,
+                                   void *return_ctx, const char *arg,
+                                   size_t arg_size);
+/* The same, waiting for the answer: *result is malloc'd (caller frees). */
+rivet_error *rivet_session_call_controller_sync(rivet_session *s,
+                                                const char *tag,
+                                                const char *arg, size_t arg_size,
+                                                char **result,
+                                                size_t *result_size);
+
+/* The session a controller most recently attached to in this process (NULL
+ * if none is alive): how JIT'd code finds its session to call the
+ * controller. */
+rivet_session *rivet_session_attached(void);
+
+/* ----------------------------------------------------------------- serving */
+
+typedef struct rivet_serve_options {
+    /* Runs on the reader thread the moment the connection ends, after the
+     * session detached (why: NULL for a clean hangup; borrowed). A spawned
+     * executor ends its process here when its controller vanished. */
+    void (*on_end)(void *ctx, const rivet_error *why);
+    void *ctx;
+} rivet_serve_options;
+
+/* Serve one controller over `fd`, a connected stream socket (socketpair or
+ * TCP): send the SETUP frame (target triple, page size, bootstrap symbol
+ * table; docs/wire-protocol.md), attach, and answer calls until the
+ * controller hangs up or the connection fails; then detach at once.
+ *
+ * Frames are read on a thread of serve's own; wrappers run there inline,
+ * except blocking ones (JIT'd code: initialize's constructors, run_main),
+ * which run on the calling thread when it is free — so constructors, main
+ * and destructors share one thread, as in a native program — and on a
+ * fresh thread otherwise. Serve returns once the connection has ended and
+ * the calling thread's current call has finished.
+ *
+ * Returns NULL after a clean hangup, else why the connection ended
+ * (malformed frame, call to an address that is not a wrapper function,
+ * end of stream without hangup). The caller keeps `fd` and the session:
+ * close the one, and shut down (or reuse) the other; wrappers still
+ * running on other threads hold keepalives, so shutdown waits for them.
+ * `opts` may be NULL. */
+rivet_error *rivet_session_serve(rivet_session *s, int fd,
+                                 const rivet_serve_options *opts);
 
 /* Allocation actions run synchronously inside the executor. The argument is
  * SPS bytes; the return value is NULL on success or a malloc'd message. */

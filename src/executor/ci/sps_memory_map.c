@@ -1,6 +1,10 @@
 /*
  * executor/ci/sps_memory_map.c — SPS wrapper functions of the memory map:
  * reserve, initialize, deinitialize_multiple, release_multiple.
+ *
+ * The last three run actions (constructors, destructors), which are JIT'd
+ * code, so they are registered as blocking: a stream transport runs them
+ * on the thread that runs main.
  */
 #include <stdlib.h>
 
@@ -188,14 +192,14 @@ rivet_error *rv_ci_sps_memory_map_register(rivet_session *s, rivet_memory_map *m
         e = rivet_session_add_wrapper_function(s, "rivet_memory_map_reserve_sps",
                                                reserve_sps);
     if (!e)
-        e = rivet_session_add_wrapper_function(
+        e = rivet_session_add_blocking_wrapper_function(
             s, "rivet_memory_map_initialize_sps", initialize_sps);
     if (!e)
-        e = rivet_session_add_wrapper_function(
+        e = rivet_session_add_blocking_wrapper_function(
             s, "rivet_memory_map_deinitialize_multiple_sps",
             deinitialize_multiple_sps);
     if (!e)
-        e = rivet_session_add_wrapper_function(
+        e = rivet_session_add_blocking_wrapper_function(
             s, "rivet_memory_map_release_multiple_sps", release_multiple_sps);
     return e;
 }

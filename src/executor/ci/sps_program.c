@@ -125,10 +125,10 @@ rivet_error *rv_ci_sps_program_register(rivet_session *s)
         e = rivet_session_add_bootstrap_symbol(
             s, "rivet_run_finalizers", (uint64_t)(uintptr_t)run_finalizers);
     if (!e)
-        e = rivet_session_add_wrapper_function(s, "rivet_run_main_sps",
+        e = rivet_session_add_blocking_wrapper_function(s, "rivet_run_main_sps",
                                                run_main_sps);
     if (!e)
-        e = rivet_session_add_wrapper_function(s, "rivet_run_function_sps",
+        e = rivet_session_add_blocking_wrapper_function(s, "rivet_run_function_sps",
                                                run_function_sps);
     return e;
 }

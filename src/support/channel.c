@@ -1,0 +1,606 @@
+/*
+ * support/channel.c — framed calls over a stream socket
+ * (support/channel.h, docs/wire-protocol.md "Frames").
+ *
+ * State lives under `lock`; frames are written whole under `write_lock`, so
+ * concurrent senders never interleave. The reader owns the read buffer.
+ * The channel is reference counted: its owner holds one reference and each
+ * incoming call holds one until it is answered, so a late answer from a
+ * wrapper still running after the connection ended finds valid memory and
+ * is dropped.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <threads.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support/channel.h"
+#include "support/frame.h"
+
+#define READ_BUFFER_SIZE 65536
+
+typedef struct pending_call {
+    struct pending_call *next;
+    uint64_t id;
+    uint64_t user_id;
+    rivet_wrapper_return_fn ret;
+    void *ret_ctx;
+} pending_call;
+
+struct rv_channel {
+    rv_channel_config cfg;
+    char peer[32];
+    _Atomic int refs;
+    mtx_t lock;
+    cnd_t ended_changed;
+    atomic_bool closing; /* no new calls; set first */
+    atomic_bool ended;   /* fully ended: waiting calls failed */
+    bool hangup_sent;    /* under write_lock */
+    rivet_error *end_error;
+    uint64_t next_id;
+    pending_call *pending;
+    mtx_t write_lock;
+    thrd_t reader;
+    bool reader_started;
+    /* reader only */
+    unsigned char *buf;
+    size_t buf_cap, buf_pos, buf_end; /* buf_cap 0: unbuffered */
+};
+
+/* The channel whose reader is this thread, if any (nested waits pump). */
+static _Thread_local rv_channel *this_threads_channel;
+
+rivet_error *rv_channel_create(const rv_channel_config *cfg, rv_channel **out)
+{
+    rv_channel *ch = calloc(1, sizeof(*ch));
+    if (!ch || !(ch->buf = malloc(READ_BUFFER_SIZE))) {
+        free(ch);
+        return rivet_error_create(RIVET_ERR_NOMEM, "channel: out of memory");
+    }
+    ch->cfg = *cfg;
+    ch->buf_cap = READ_BUFFER_SIZE;
+    strncpy(ch->peer, cfg->peer ? cfg->peer : "peer", sizeof(ch->peer) - 1);
+    atomic_init(&ch->refs, 1);
+    atomic_init(&ch->closing, false);
+    atomic_init(&ch->ended, false);
+    ch->next_id = 1;
+    if (mtx_init(&ch->lock, mtx_plain) != thrd_success ||
+        mtx_init(&ch->write_lock, mtx_plain) != thrd_success ||
+        cnd_init(&ch->ended_changed) != thrd_success) {
+        free(ch->buf);
+        free(ch);
+        return rivet_error_create(RIVET_ERR_GENERIC, "channel: cannot create locks");
+    }
+    *out = ch;
+    return NULL;
+}
+
+static void unref(rv_channel *ch)
+{
+    if (atomic_fetch_sub(&ch->refs, 1) != 1)
+        return;
+    rivet_error_free(ch->end_error);
+    cnd_destroy(&ch->ended_changed);
+    mtx_destroy(&ch->write_lock);
+    mtx_destroy(&ch->lock);
+    free(ch->buf);
+    free(ch);
+}
+
+/* ---------------------------------------------------------------- writing */
+
+/* Write one frame (write_lock held). */
+static rivet_error *write_frame_locked(rv_channel *ch, const rv_frame_header *h,
+                                       const void *payload)
+{
+    unsigned char header[RV_FRAME_HEADER_SIZE];
+    rv_frame_encode_header(h, header);
+    struct iovec iov[2] = {{header, sizeof(header)},
+                           {(void *)payload, (size_t)h->payload_size}};
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = h->payload_size ? 2 : 1};
+    while (msg.msg_iovlen > 0) {
+        ssize_t n = sendmsg(ch->cfg.fd, &msg, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return rivet_error_from_errno(errno, "sending to the %s", ch->peer);
+        while (msg.msg_iovlen > 0 && (size_t)n >= msg.msg_iov[0].iov_len) {
+            n -= (ssize_t)msg.msg_iov[0].iov_len;
+            msg.msg_iov++;
+            msg.msg_iovlen--;
+        }
+        if (msg.msg_iovlen > 0) {
+            msg.msg_iov[0].iov_base = (char *)msg.msg_iov[0].iov_base + n;
+            msg.msg_iov[0].iov_len -= (size_t)n;
+        }
+    }
+    return NULL;
+}
+
+static void end_channel(rv_channel *ch, rivet_error *why, bool send_hangup);
+
+/* Send a CALL or RESULT frame; a channel that has ended sends nothing. */
+static rivet_error *send_frame(rv_channel *ch, const rv_frame_header *h,
+                               const void *payload)
+{
+    mtx_lock(&ch->write_lock);
+    rivet_error *e =
+        atomic_load(&ch->closing) || ch->hangup_sent
+            ? rivet_error_create(RIVET_ERR_EXECUTOR, "connection to the %s is closed",
+                                 ch->peer)
+            : write_frame_locked(ch, h, payload);
+    mtx_unlock(&ch->write_lock);
+    return e;
+}
+
+/* Send HANGUP once, with a reason or clean. */
+static void send_hangup(rv_channel *ch, const char *reason)
+{
+    mtx_lock(&ch->write_lock);
+    if (!ch->hangup_sent) {
+        ch->hangup_sent = true;
+        rv_frame_header h = {RV_FRAME_HANGUP, 0, 0, reason ? strlen(reason) : 0};
+        rivet_error_free(write_frame_locked(ch, &h, reason));
+    }
+    mtx_unlock(&ch->write_lock);
+}
+
+void rv_channel_hangup(rv_channel *ch)
+{
+    send_hangup(ch, NULL);
+}
+
+/* ---------------------------------------------------------------- ending */
+
+static rivet_error *copy_error(const rivet_error *e, rivet_error_code code,
+                               const char *fallback, const char *peer)
+{
+    if (e)
+        return rivet_error_create(rivet_error_get_code(e), "%s",
+                                  rivet_error_message(e));
+    return rivet_error_create(code, fallback, peer);
+}
+
+/* Fail every waiting call with the end error. */
+static void fail_pending(rv_channel *ch, pending_call *list)
+{
+    while (list) {
+        pending_call *p = list;
+        list = p->next;
+        rivet_wrapper_result r = {NULL, 0, NULL};
+        mtx_lock(&ch->lock);
+        r.error = copy_error(ch->end_error, RIVET_ERR_EXECUTOR,
+                             "the %s hung up", ch->peer);
+        mtx_unlock(&ch->lock);
+        p->ret(p->ret_ctx, p->user_id, r);
+        free(p);
+    }
+}
+
+/* End the channel once: record why, optionally tell the peer, stop the
+ * socket (which also wakes a reader blocked in recv), fail waiting calls. */
+static void end_channel(rv_channel *ch, rivet_error *why, bool send_hangup_frame)
+{
+    mtx_lock(&ch->lock);
+    if (atomic_load(&ch->closing)) {
+        mtx_unlock(&ch->lock);
+        rivet_error_free(why);
+        return;
+    }
+    atomic_store(&ch->closing, true);
+    ch->end_error = why;
+    pending_call *list = ch->pending;
+    ch->pending = NULL;
+    mtx_unlock(&ch->lock);
+    if (send_hangup_frame)
+        send_hangup(ch, why ? rivet_error_message(why) : NULL);
+    mtx_lock(&ch->lock);
+    atomic_store(&ch->ended, true);
+    cnd_broadcast(&ch->ended_changed);
+    mtx_unlock(&ch->lock);
+    shutdown(ch->cfg.fd, SHUT_RDWR);
+    fail_pending(ch, list);
+}
+
+void rv_channel_close(rv_channel *ch, rivet_error *reason)
+{
+    end_channel(ch, reason, true);
+}
+
+/* The reader saw the end: let the owner explain it, then end. */
+static void reader_end(rv_channel *ch, rivet_error *why, bool send_hangup_frame)
+{
+    if (atomic_load(&ch->closing)) {
+        rivet_error_free(why);
+        return;
+    }
+    if (send_hangup_frame && why)
+        send_hangup(ch, rivet_error_message(why));
+    if (ch->cfg.on_end)
+        why = ch->cfg.on_end(ch->cfg.ctx, why);
+    end_channel(ch, why, false);
+}
+
+bool rv_channel_ended(rv_channel *ch)
+{
+    return atomic_load(&ch->ended);
+}
+
+bool rv_channel_wait_end(rv_channel *ch, int timeout_ms)
+{
+    struct timespec deadline;
+    timespec_get(&deadline, TIME_UTC);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    mtx_lock(&ch->lock);
+    while (!atomic_load(&ch->ended)) {
+        if (timeout_ms < 0)
+            cnd_wait(&ch->ended_changed, &ch->lock);
+        else if (cnd_timedwait(&ch->ended_changed, &ch->lock, &deadline) ==
+                 thrd_timedout)
+            break;
+    }
+    bool ended = atomic_load(&ch->ended);
+    mtx_unlock(&ch->lock);
+    return ended;
+}
+
+rivet_error *rv_channel_end_error(rv_channel *ch)
+{
+    mtx_lock(&ch->lock);
+    rivet_error *e = atomic_load(&ch->ended) && ch->end_error
+                         ? rivet_error_create(rivet_error_get_code(ch->end_error), "%s",
+                                              rivet_error_message(ch->end_error))
+                         : NULL;
+    mtx_unlock(&ch->lock);
+    return e;
+}
+
+/* ---------------------------------------------------------------- reading */
+
+/* Read exactly n bytes. *eof_at_start is set when the stream ended before
+ * the first byte (a clean end between frames). */
+static rivet_error *read_exact(rv_channel *ch, void *dst, size_t n,
+                               bool *eof_at_start)
+{
+    unsigned char *out = dst;
+    size_t done = 0;
+    *eof_at_start = false;
+    while (done < n) {
+        size_t have = ch->buf_end - ch->buf_pos;
+        if (have) {
+            size_t k = have < n - done ? have : n - done;
+            memcpy(out + done, ch->buf + ch->buf_pos, k);
+            ch->buf_pos += k;
+            done += k;
+            continue;
+        }
+        /* Large payloads go straight to their destination. */
+        bool direct = n - done >= ch->buf_cap / 2;
+        ssize_t got = recv(ch->cfg.fd, direct ? out + done : ch->buf,
+                           direct ? n - done : ch->buf_cap, 0);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return rivet_error_from_errno(errno, "reading from the %s", ch->peer);
+        if (got == 0) {
+            *eof_at_start = done == 0;
+            return rivet_error_create(RIVET_ERR_PROTOCOL,
+                                      "truncated frame from the %s", ch->peer);
+        }
+        if (direct) {
+            done += (size_t)got;
+        } else {
+            ch->buf_pos = 0;
+            ch->buf_end = (size_t)got;
+        }
+    }
+    return NULL;
+}
+
+/* Read one frame; *payload is malloc'd (never NULL on success). */
+static rivet_error *read_frame(rv_channel *ch, rv_frame_header *h,
+                               char **payload, bool *eof_between_frames)
+{
+    unsigned char header[RV_FRAME_HEADER_SIZE];
+    rivet_error *e = read_exact(ch, header, sizeof(header), eof_between_frames);
+    if (e)
+        return e;
+    e = rv_frame_decode_header(header, h);
+    if (e)
+        return rivet_error_wrap(e, "from the %s", ch->peer);
+    *payload = malloc(h->payload_size ? (size_t)h->payload_size : 1);
+    if (!*payload)
+        return rivet_error_create(RIVET_ERR_NOMEM,
+                                  "out of memory for a %llu-byte frame",
+                                  (unsigned long long)h->payload_size);
+    bool eof;
+    e = read_exact(ch, *payload, (size_t)h->payload_size, &eof);
+    if (e) {
+        free(*payload);
+        *payload = NULL;
+    }
+    return e;
+}
+
+static pending_call *take_pending(rv_channel *ch, uint64_t id)
+{
+    mtx_lock(&ch->lock);
+    pending_call **pp = &ch->pending;
+    while (*pp && (*pp)->id != id)
+        pp = &(*pp)->next;
+    pending_call *p = *pp;
+    if (p)
+        *pp = p->next;
+    mtx_unlock(&ch->lock);
+    return p;
+}
+
+static rivet_error *deliver_result(rv_channel *ch, const rv_frame_header *h,
+                                   char *payload)
+{
+    pending_call *p = take_pending(ch, h->call_id);
+    if (!p) {
+        free(payload);
+        return rivet_error_create(RIVET_ERR_PROTOCOL,
+                                  "result for call id %llu, which is not waiting",
+                                  (unsigned long long)h->call_id);
+    }
+    rivet_wrapper_result r = {payload, (size_t)h->payload_size, NULL};
+    if (h->target == RV_RESULT_FAILED) {
+        r.error = rivet_error_create(RIVET_ERR_EXECUTOR, "%s: %.*s", ch->peer,
+                                     (int)h->payload_size, payload);
+        free(payload);
+        r.data = NULL;
+        r.size = 0;
+    }
+    p->ret(p->ret_ctx, p->user_id, r);
+    free(p);
+    return NULL;
+}
+
+static rivet_error *dispatch_call(rv_channel *ch, const rv_frame_header *h,
+                                  char *payload)
+{
+    if (!ch->cfg.on_call) {
+        free(payload);
+        return rivet_error_create(RIVET_ERR_PROTOCOL,
+                                  "the %s made a call; none are accepted here",
+                                  ch->peer);
+    }
+    atomic_fetch_add(&ch->refs, 1); /* dropped by rv_channel_return */
+    rivet_error *e = ch->cfg.on_call(ch->cfg.ctx, ch, h->call_id, h->target,
+                                     payload, (size_t)h->payload_size);
+    if (e)
+        unref(ch);
+    return e;
+}
+
+static rivet_error *peer_hangup_error(rv_channel *ch, char *payload, size_t n)
+{
+    rivet_error *e =
+        n ? rivet_error_create(RIVET_ERR_EXECUTOR, "the %s hung up: %.*s",
+                               ch->peer, (int)n, payload)
+          : NULL;
+    free(payload);
+    return e;
+}
+
+/* Read and handle one frame; false once the channel has ended. */
+static bool pump_one(rv_channel *ch)
+{
+    if (atomic_load(&ch->ended))
+        return false;
+    rv_frame_header h;
+    char *payload = NULL;
+    bool eof = false;
+    rivet_error *e = read_frame(ch, &h, &payload, &eof);
+    if (e) {
+        if (atomic_load(&ch->closing)) { /* we shut the socket down ourselves */
+            rivet_error_free(e);
+            return false;
+        }
+        if (eof) {
+            rivet_error_free(e);
+            e = rivet_error_create(RIVET_ERR_EXECUTOR,
+                                   "connection to the %s lost (no hangup)",
+                                   ch->peer);
+        }
+        reader_end(ch, e, !eof);
+        return false;
+    }
+    switch (h.opcode) {
+    case RV_FRAME_CALL: e = dispatch_call(ch, &h, payload); break;
+    case RV_FRAME_RESULT: e = deliver_result(ch, &h, payload); break;
+    case RV_FRAME_HANGUP:
+        send_hangup(ch, NULL); /* answer in kind; a no-op if we already did */
+        reader_end(ch, peer_hangup_error(ch, payload, (size_t)h.payload_size),
+                   false);
+        return false;
+    default:
+        free(payload);
+        e = rivet_error_create(RIVET_ERR_PROTOCOL, "unexpected %s frame from the %s",
+                               rv_frame_opcode_name(h.opcode), ch->peer);
+    }
+    if (e) {
+        reader_end(ch, e, true);
+        return false;
+    }
+    return true;
+}
+
+void rv_channel_run(rv_channel *ch)
+{
+    rv_channel *outer = this_threads_channel;
+    this_threads_channel = ch;
+    while (pump_one(ch))
+        ;
+    this_threads_channel = outer;
+}
+
+static int reader_main(void *arg)
+{
+    rv_channel_run(arg);
+    return 0;
+}
+
+rivet_error *rv_channel_start(rv_channel *ch)
+{
+    if (thrd_create(&ch->reader, reader_main, ch) != thrd_success)
+        return rivet_error_create(RIVET_ERR_GENERIC, "channel: cannot start reader");
+    ch->reader_started = true;
+    return NULL;
+}
+
+void rv_channel_release(rv_channel *ch)
+{
+    if (!ch)
+        return;
+    end_channel(ch, NULL, true);
+    if (ch->reader_started)
+        thrd_join(ch->reader, NULL);
+    unref(ch);
+}
+
+/* ---------------------------------------------------------------- calling */
+
+void rv_channel_call(rv_channel *ch, uint64_t target, const char *arg,
+                     size_t arg_size, rivet_wrapper_return_fn ret,
+                     void *ret_ctx, uint64_t user_call_id)
+{
+    rivet_wrapper_result r = {NULL, 0, NULL};
+    pending_call *p = malloc(sizeof(*p));
+    if (!p) {
+        r.error = rivet_error_create(RIVET_ERR_NOMEM, "channel: out of memory");
+        ret(ret_ctx, user_call_id, r);
+        return;
+    }
+    *p = (pending_call){NULL, 0, user_call_id, ret, ret_ctx};
+    mtx_lock(&ch->lock);
+    bool ended = atomic_load(&ch->closing);
+    if (!ended) {
+        p->id = ch->next_id++;
+        p->next = ch->pending;
+        ch->pending = p;
+    }
+    mtx_unlock(&ch->lock);
+    if (ended) {
+        free(p);
+        r.error = rv_channel_end_error(ch);
+        if (!r.error)
+            r.error = rivet_error_create(RIVET_ERR_EXECUTOR,
+                                         "connection to the %s is closed", ch->peer);
+        ret(ret_ctx, user_call_id, r);
+        return;
+    }
+    rv_frame_header h = {RV_FRAME_CALL, p->id, target, arg_size};
+    uint64_t id = p->id;
+    rivet_error *e = send_frame(ch, &h, arg);
+    if (e) {
+        /* Not sent: answer here unless the channel's end already did. */
+        pending_call *mine = take_pending(ch, id);
+        if (mine) {
+            r.error = e;
+            ret(ret_ctx, user_call_id, r);
+            free(mine);
+        } else {
+            rivet_error_free(e);
+        }
+        /* Part of a frame may have gone out: the stream is unusable. */
+        end_channel(ch, rivet_error_create(RIVET_ERR_EXECUTOR,
+                                           "sending to the %s failed", ch->peer),
+                    false);
+    }
+}
+
+typedef struct sync_wait {
+    atomic_bool done;
+    mtx_t lock;
+    cnd_t answered;
+    rivet_wrapper_result result;
+} sync_wait;
+
+static void sync_answer(void *ctx, uint64_t id, rivet_wrapper_result r)
+{
+    (void)id;
+    sync_wait *w = ctx;
+    mtx_lock(&w->lock);
+    w->result = r;
+    atomic_store(&w->done, true);
+    cnd_signal(&w->answered);
+    mtx_unlock(&w->lock); /* the waiter may free w from here on */
+}
+
+rivet_error *rv_channel_call_sync(rv_channel *ch, uint64_t target,
+                                  const char *arg, size_t arg_size,
+                                  char **result, size_t *result_size)
+{
+    sync_wait w = {.result = {NULL, 0, NULL}};
+    atomic_init(&w.done, false);
+    if (mtx_init(&w.lock, mtx_plain) != thrd_success)
+        return rivet_error_create(RIVET_ERR_GENERIC, "channel: cannot create lock");
+    if (cnd_init(&w.answered) != thrd_success) {
+        mtx_destroy(&w.lock);
+        return rivet_error_create(RIVET_ERR_GENERIC, "channel: cannot create condition");
+    }
+    rv_channel_call(ch, target, arg, arg_size, sync_answer, &w, 0);
+    if (this_threads_channel == ch) {
+        /* We are the reader: nobody else will read our answer. */
+        while (!atomic_load(&w.done) && pump_one(ch))
+            ;
+    }
+    mtx_lock(&w.lock);
+    while (!atomic_load(&w.done))
+        cnd_wait(&w.answered, &w.lock);
+    mtx_unlock(&w.lock);
+    cnd_destroy(&w.answered);
+    mtx_destroy(&w.lock);
+    *result = w.result.data;
+    *result_size = w.result.size;
+    return w.result.error;
+}
+
+void rv_channel_return(void *channel, uint64_t call_id,
+                       rivet_wrapper_result result)
+{
+    rv_channel *ch = channel;
+    if (result.error) {
+        const char *m = rivet_error_message(result.error);
+        rv_frame_header h = {RV_FRAME_RESULT, call_id, RV_RESULT_FAILED, strlen(m)};
+        rivet_error *e = send_frame(ch, &h, m);
+        rivet_error_free(e);
+        rivet_error_free(result.error);
+    } else {
+        rv_frame_header h = {RV_FRAME_RESULT, call_id, RV_RESULT_OK, result.size};
+        rivet_error_free(send_frame(ch, &h, result.data));
+    }
+    free(result.data);
+    unref(ch);
+}
+
+/* ------------------------------------------------------- one-off frames */
+
+rivet_error *rv_frame_write(int fd, uint64_t opcode, uint64_t call_id,
+                            uint64_t target, const void *payload, size_t size)
+{
+    rv_channel ch = {.cfg = {.fd = fd}, .peer = "controller"};
+    rv_frame_header h = {opcode, call_id, target, size};
+    return write_frame_locked(&ch, &h, payload);
+}
+
+rivet_error *rv_frame_read(int fd, rv_frame_header *h, char **payload)
+{
+    /* Unbuffered: never read past the frame. */
+    rv_channel ch = {.cfg = {.fd = fd}, .peer = "executor"};
+    bool eof;
+    return read_frame(&ch, h, payload, &eof);
+}
