@@ -18,6 +18,7 @@
 
 typedef struct input_state {
     rivet_link *l;
+    bool track;           /* an archive is still to come: keep the sets */
     rv_namemap defined;   /* name -> (void*)1 */
     rv_namemap undefined; /* name -> (void*)1, referenced and not defined */
 } input_state;
@@ -32,6 +33,12 @@ static rivet_error *note_object(input_state *st, rv_object *o) {
         rv_symbol *s = &o->symbols[k];
         if ((s->flags & RV_SYM_LOCAL) || !s->name[0])
             continue;
+        if (!(s->flags & RV_SYM_DEFINED) && s->name[0] == '_' &&
+            (s->name[1] == 'Z' || strncmp(s->name, "__cxa_", 6) == 0 ||
+             strcmp(s->name, "__gxx_personality_v0") == 0))
+            st->l->needs_cxx_runtime = true;
+        if (!st->track)
+            continue;
         if (s->flags & (RV_SYM_DEFINED | RV_SYM_COMMON)) {
             rv_namemap_slot *d = rv_namemap_upsert(&st->defined, s->name, s->hash);
             if (!d)
@@ -45,9 +52,6 @@ static rivet_error *note_object(input_state *st, rv_object *o) {
                 return nomem();
             u->value = (void *)1;
         }
-        if (strncmp(s->name, "_Z", 2) == 0 || strncmp(s->name, "__cxa_", 6) == 0 ||
-            strcmp(s->name, "__gxx_personality_v0") == 0)
-            st->l->needs_cxx_runtime = true;
     }
     return NULL;
 }
@@ -123,8 +127,13 @@ rivet_error *rv_link_read_inputs(rivet_link *l) {
     rv_namemap_init(&st.defined);
     rv_namemap_init(&st.undefined);
     rivet_error *e = NULL;
+    size_t last_archive = SIZE_MAX;
+    for (size_t i = 0; i < l->input_count; i++)
+        if (rv_is_archive(l->inputs[i].data, l->inputs[i].size))
+            last_archive = i;
     for (size_t i = 0; i < l->input_count && !e; i++) {
         rv_input *in = &l->inputs[i];
+        st.track = last_archive != SIZE_MAX && i <= last_archive;
         if (rv_is_archive(in->data, in->size)) {
             e = read_archive(&st, in);
         } else {

@@ -15,4 +15,8 @@
  * its handlers. */
 rivet_error *rv_runtime_add(rivet_link *l);
 
+/* Does some object of the link reference `name` without any defining it?
+ * (One pass over the symbols, comparing precomputed hashes.) */
+bool rv_link_references_undefined(rivet_link *l, const char *name);
+
 #endif
