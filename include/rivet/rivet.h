@@ -72,6 +72,11 @@ void rivet_jit_destroy(rivet_jit *jit);
  * name still undefined when the archive is reached (as ld does); with
  * whole-archive on, every member. */
 rivet_error *rivet_jit_add_file(rivet_jit *jit, const char *path);
+/* Whether links made after the call run their constructors (.preinit_array,
+ * .init_array, .ctors) at finalization and register their destructors with
+ * __cxa_atexit (default: yes). Off: the link's code never runs unless the
+ * caller calls into it — what `rivet run --noexec` uses. */
+void rivet_jit_set_run_initializers(rivet_jit *jit, bool on);
 /* --whole-archive / --no-whole-archive for archives added after the call. */
 void rivet_jit_set_whole_archive(rivet_jit *jit, bool on);
 /* Open a shared library in the executor (dlopen, RTLD_GLOBAL) so later links

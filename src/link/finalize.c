@@ -179,7 +179,7 @@ rivet_error *rv_link_finalize(rivet_link *l) {
     }
     if (!e)
         e = rv_ifunc_add_actions(l, actions, &nact); /* link/ifunc.c */
-    if (!e) {
+    if (!e && !l->jit->skip_initializers) {
         e = initializer_actions(l, &actions[nact]);
         nact++;
     }

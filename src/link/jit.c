@@ -178,7 +178,8 @@ static rivet_error *map_file(const char *path, rv_input *in) {
     else if (!S_ISREG(st.st_mode))
         e = rivet_error_create(RIVET_ERR_IO, "%s: not a regular file", path);
     else if (st.st_size > 0) {
-        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE,
+                       fd, 0);
         if (p == MAP_FAILED)
             e = rivet_error_from_errno(errno, "%s: cannot map", path);
         else {
@@ -190,6 +191,12 @@ static rivet_error *map_file(const char *path, rv_input *in) {
     }
     close(fd);
     return e;
+}
+
+void rivet_jit_set_run_initializers(rivet_jit *jit, bool on) {
+    pthread_mutex_lock(&jit->lock);
+    jit->skip_initializers = !on;
+    pthread_mutex_unlock(&jit->lock);
 }
 
 void rivet_jit_set_whole_archive(rivet_jit *jit, bool on) {

@@ -120,6 +120,7 @@ struct rivet_jit {
     uint32_t next_link_id;
     rv_ptrvec slabs;             /* rv_slab*, reserved in the executor */
     bool whole_archive;          /* state of --whole-archive for new inputs */
+    bool skip_initializers;      /* link only: run no code of the link */
     bool opened_libm, opened_libstdcxx;
     rivet_symbol_resolver_fn resolver; /* asked before the executor's process */
     void *resolver_ctx;
