@@ -2,12 +2,14 @@
  * tools/rivet.c — the `rivet` command line. Uses only the public API.
  *
  *   rivet run [options] FILE... [-- ARG...]
+ *   rivet cache stats | clear
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "rivet/engine.h"
 #include "rivet/rivet.h"
 #include "rivet/rt.h"
 
@@ -32,15 +34,28 @@ typedef struct run_options {
     const char *first_file;
     char **args;
     int arg_count;
+    const char **cflags; /* -I -D -U -O -g -std= -f -m -W: for sources */
+    int cflag_count;
+    bool verbose;        /* -v: compiles, cache hits and misses */
 } run_options;
 
 static void usage(FILE *f) {
     fputs(
         "usage: rivet run [options] FILE... [-- ARG...]\n"
         "\n"
-        "Link ELF relocatable objects into this process and run them.\n"
+        "       rivet cache stats | clear\n"
+        "\n"
+        "Link ELF relocatable objects into this process and run them. Sources\n"
+        "(.c, .cc/.cpp, .s/.S, .ll/.bc) are compiled first, through the cache in\n"
+        "$XDG_CACHE_HOME/rivet (or ~/.cache/rivet, at most $RIVET_CACHE_MAX bytes),\n"
+        "with $CC / $CXX (default cc / c++; clang-14 for LLVM IR). A C file whose\n"
+        "first line is '#!/usr/bin/env -S rivet run' runs as a script: the\n"
+        "arguments after it go to the program.\n"
         "\n"
         "options:\n"
+        "  -I DIR, -D NAME[=VALUE], -U NAME, -O LEVEL, -g, -std=STD, -fFLAG,\n"
+        "  -mFLAG, -WFLAG    passed to the compiles they apply to\n"
+        "  -v                show each compile and cache hit or miss\n"
         "  -e SYMBOL         entry point (default: main)\n"
         "  -L DIR            add DIR to the library search path\n"
         "  -lNAME            libNAME.so (opened in the executor) or libNAME.a\n"
@@ -96,7 +111,39 @@ static int parse_library_option(int argc, char **argv, int i, run_options *o) {
     return i;
 }
 
+/* Compile flags (joined or followed by their value for -I -D -U); returns
+ * the index of the last argv used, -1 when not one, -2 when the value is
+ * missing. */
+static int parse_compile_option(int argc, char **argv, int i, run_options *o) {
+    const char *a = argv[i];
+    bool valued = a[0] == '-' && a[1] && strchr("IDU", a[1]) && a[2] == 0;
+    bool joined = a[0] == '-' && ((a[1] && strchr("IDUOfmWg", a[1])) ||
+                                  strncmp(a, "-std=", 5) == 0);
+    if (!valued && !joined)
+        return -1;
+    if (valued && i + 1 >= argc)
+        return -2;
+    o->cflags[o->cflag_count++] = a;
+    if (valued)
+        o->cflags[o->cflag_count++] = argv[++i];
+    return i;
+}
+
+/* A script (first line "#!"): the arguments after it are the program's. */
+static bool is_script(const char *path) {
+    char head[2] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    size_t n = fread(head, 1, 2, f);
+    fclose(f);
+    return n == 2 && head[0] == '#' && head[1] == '!';
+}
+
 static int parse_run(int argc, char **argv, run_options *o) {
+    o->cflags = calloc((size_t)argc + 1, sizeof *o->cflags);
+    if (!o->cflags)
+        return bad_usage("out of memory", NULL);
     o->inputs = calloc((size_t)argc + 1, sizeof *o->inputs);
     o->lib_dirs = calloc((size_t)argc + 1, sizeof *o->lib_dirs);
     if (!o->inputs || !o->lib_dirs)
@@ -104,6 +151,8 @@ static int parse_run(int argc, char **argv, run_options *o) {
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         int used = parse_library_option(argc, argv, i, o);
+        if (used == -1)
+            used = parse_compile_option(argc, argv, i, o);
         if (used == -2)
             return bad_usage("missing argument for", a);
         if (used >= 0) {
@@ -128,10 +177,17 @@ static int parse_run(int argc, char **argv, run_options *o) {
             o->show_sections = true;
         } else if (strcmp(a, "--stats") == 0) {
             o->stats = true;
+        } else if (strcmp(a, "-v") == 0) {
+            o->verbose = true;
         } else if (a[0] == '-' && a[1]) {
             return bad_usage("unknown option", a);
         } else {
             add_input(o, INPUT_FILE, a);
+            if (is_script(a)) {
+                o->args = argv + i + 1;
+                o->arg_count = argc - i - 1;
+                break;
+            }
         }
     }
     if (!o->first_file && !o->input_count)
@@ -201,12 +257,46 @@ static rivet_error *add_named_library(rivet_jit *jit, const run_options *o,
                               "the system library directories)", name);
 }
 
-static rivet_error *add_inputs(rivet_jit *jit, const run_options *o) {
+/* Sources are compiled (through the engine's cache) into objects in
+ * memory; everything keeps its command-line order. */
+static rivet_error *add_file(rivet_engine *eng, rivet_jit *jit, const char *path) {
+    rivet_module_kind kind = rivet_module_kind_of(path);
+    if (kind == RIVET_MODULE_AUTO || kind == RIVET_MODULE_OBJECT ||
+        kind == RIVET_MODULE_ARCHIVE)
+        return rivet_jit_add_file(jit, path);
+    const void *object;
+    size_t size;
+    rivet_error *e = rivet_engine_compile_file(eng, path, &object, &size);
+    return e ? e : rivet_jit_add_buffer(jit, path, object, size);
+}
+
+static void log_to_stderr(void *ctx, const char *message) {
+    (void)ctx;
+    size_t n = strlen(message);
+    fprintf(stderr, "rivet: %s%s", message, n && message[n - 1] == '\n' ? "" : "\n");
+}
+
+static rivet_error *create_engine(const run_options *o, rivet_engine **out) {
+    rivet_engine_builder *b;
+    rivet_error *e = rivet_engine_builder_create(&b);
+    if (e)
+        return e;
+    if (o->verbose)
+        rivet_engine_builder_set_log(b, log_to_stderr, NULL);
+    e = rivet_engine_builder_add_flags(b, o->cflags, (size_t)o->cflag_count);
+    if (!e)
+        e = rivet_engine_create(b, out);
+    rivet_engine_builder_destroy(b);
+    return e;
+}
+
+static rivet_error *add_inputs(rivet_engine *eng, rivet_jit *jit,
+                               const run_options *o) {
     rivet_error *e = NULL;
     for (int i = 0; i < o->input_count && !e; i++) {
         const run_input *in = &o->inputs[i];
         switch (in->kind) {
-        case INPUT_FILE: e = rivet_jit_add_file(jit, in->value); break;
+        case INPUT_FILE: e = add_file(eng, jit, in->value); break;
         case INPUT_LIBRARY: e = add_named_library(jit, o, in->value); break;
         case INPUT_WHOLE_ON: rivet_jit_set_whole_archive(jit, true); break;
         case INPUT_WHOLE_OFF: rivet_jit_set_whole_archive(jit, false); break;
@@ -289,10 +379,15 @@ static int cmd_run(int argc, char **argv) {
     int rc = parse_run(argc, argv, &o);
     if (rc)
         return rc;
-    rivet_jit *jit;
-    rivet_error *e = rivet_jit_create(NULL, &jit);
-    if (!e)
-        e = add_inputs(jit, &o);
+    rivet_engine *eng = NULL;
+    rivet_jit *jit = NULL;
+    rivet_error *e = create_engine(&o, &eng);
+    if (!e) {
+        jit = rivet_engine_jit(eng);
+        if (o.noexec)
+            rivet_jit_set_run_initializers(jit, false); /* link only */
+        e = add_inputs(eng, jit, &o);
+    }
     rivet_link *link = NULL;
     if (!e)
         e = rivet_jit_link(jit, &link);
@@ -306,12 +401,37 @@ static int cmd_run(int argc, char **argv) {
         show_stats(link);
     fflush(stdout);
     if (o.noexec) {
-        rivet_jit_destroy(jit);
+        rivet_engine_destroy(eng);
+        free(o.cflags);
         free(o.inputs);
         free(o.lib_dirs);
         return 0;
     }
     return run_program(jit, &o);
+}
+
+/* rivet cache stats | clear */
+static int cmd_cache(int argc, char **argv) {
+    if (argc != 1 || (strcmp(argv[0], "stats") != 0 && strcmp(argv[0], "clear") != 0))
+        return bad_usage("usage: rivet cache stats | clear", NULL);
+    rivet_disk_cache *c = NULL;
+    rivet_cache_stats st;
+    rivet_error *e = rivet_disk_cache_open(NULL, &c);
+    if (!e)
+        e = rivet_disk_cache_stats(c, &st);
+    if (!e && strcmp(argv[0], "clear") == 0) {
+        e = rivet_disk_cache_clear(c);
+        if (!e)
+            printf("cleared %llu entries (%llu bytes) from %s\n",
+                   (unsigned long long)st.entries, (unsigned long long)st.bytes,
+                   rivet_disk_cache_dir(c));
+    } else if (!e) {
+        printf("directory: %s\nentries: %llu\nsize: %llu bytes\nlimit: %llu bytes\n",
+               rivet_disk_cache_dir(c), (unsigned long long)st.entries,
+               (unsigned long long)st.bytes, (unsigned long long)st.max_bytes);
+    }
+    rivet_disk_cache_close(c);
+    return e ? fail(e) : 0;
 }
 
 int main(int argc, char **argv) {
@@ -327,6 +447,8 @@ int main(int argc, char **argv) {
         printf("rivet %s\n", RIVET_VERSION);
         return 0;
     }
+    if (strcmp(argv[1], "cache") == 0)
+        return cmd_cache(argc - 2, argv + 2);
     if (strcmp(argv[1], "run") == 0)
         return cmd_run(argc - 2, argv + 2);
     return bad_usage("unknown command", argv[1]);
