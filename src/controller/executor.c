@@ -8,9 +8,11 @@
  */
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "controller/executor.h"
 #include "rivet/sps.h"
+#include "support/frame.h"
 
 /* ---------------------------------------------------------------- binding */
 
@@ -415,4 +417,79 @@ rivet_error *rv_executor_tls_release(rivet_executor *ex, uint64_t key)
     rivet_sps_put_u64(&w, key);
     return rivet_error_wrap(call_error(ex, ex->addrs.tls_release, &w),
                             "executor: tls release");
+}
+
+/* --------------------------------------------------------------- handlers */
+
+rivet_error *rv_executor_init_base(rivet_executor *ex)
+{
+    if (mtx_init(&ex->handlers_lock, mtx_plain) != thrd_success)
+        return rivet_error_create(RIVET_ERR_GENERIC, "executor: cannot create lock");
+    return NULL;
+}
+
+void rv_executor_free_base(rivet_executor *ex)
+{
+    for (size_t i = 0; i < ex->handler_count; i++)
+        free(ex->handlers[i].tag);
+    free(ex->handlers);
+    mtx_destroy(&ex->handlers_lock);
+}
+
+rivet_error *rivet_executor_register_handler(rivet_executor *ex,
+                                             const char *tag,
+                                             rivet_handler_fn fn, void *ctx)
+{
+    uint64_t hash = rv_tag_hash(tag);
+    rivet_error *e = NULL;
+    mtx_lock(&ex->handlers_lock);
+    for (size_t i = 0; i < ex->handler_count && !e; i++)
+        if (ex->handlers[i].hash == hash)
+            e = rivet_error_create(RIVET_ERR_DUPLICATE,
+                                   "executor: handler tag '%s' is taken (by '%s')",
+                                   tag, ex->handlers[i].tag);
+    rv_handler *grown = e ? NULL
+                          : realloc(ex->handlers,
+                                    (ex->handler_count + 1) * sizeof(*grown));
+    char *copy = grown ? strdup(tag) : NULL;
+    if (grown)
+        ex->handlers = grown;
+    if (!e && !copy)
+        e = rivet_error_create(RIVET_ERR_NOMEM, "executor: out of memory");
+    if (!e)
+        ex->handlers[ex->handler_count++] = (rv_handler){copy, hash, fn, ctx};
+    mtx_unlock(&ex->handlers_lock);
+    return e;
+}
+
+void rv_executor_call_handler(rivet_executor *ex, uint64_t tag_hash,
+                              uint64_t call_id, rivet_wrapper_return_fn ret,
+                              void *return_ctx, const char *arg,
+                              size_t arg_size)
+{
+    rv_handler h = {NULL, 0, NULL, NULL};
+    mtx_lock(&ex->handlers_lock);
+    for (size_t i = 0; i < ex->handler_count && !h.fn; i++)
+        if (ex->handlers[i].hash == tag_hash)
+            h = ex->handlers[i];
+    mtx_unlock(&ex->handlers_lock);
+    if (!h.fn) {
+        rivet_wrapper_result r = {NULL, 0, NULL};
+        r.error = rivet_error_create(RIVET_ERR_NOT_FOUND,
+                                     "no handler registered for tag 0x%016llx",
+                                     (unsigned long long)tag_hash);
+        ret(return_ctx, call_id, r);
+        return;
+    }
+    h.fn(h.ctx, call_id, ret, return_ctx, arg, arg_size);
+}
+
+rivet_error *rivet_executor_exit(rivet_executor *ex, int status)
+{
+    return ex->ops->exit ? ex->ops->exit(ex, status) : NULL;
+}
+
+bool rivet_executor_exit_status(rivet_executor *ex, int *wait_status)
+{
+    return ex->ops->exit_status && ex->ops->exit_status(ex, wait_status);
 }

@@ -15,6 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <threads.h>
+
+#include "rivet/controller.h"
 #include "rivet/rivet.h"
 #include "rivet/rt.h"
 
@@ -24,7 +27,18 @@ typedef struct rv_executor_ops {
     rivet_error *(*call)(rivet_executor *ex, uint64_t fn, const char *arg,
                          size_t arg_size, char **result, size_t *result_size);
     void (*destroy)(rivet_executor *ex);
+    /* Optional (rivet/controller.h); NULL: hang up only / never ends. */
+    rivet_error *(*exit)(rivet_executor *ex, int status);
+    bool (*exit_status)(rivet_executor *ex, int *wait_status);
 } rv_executor_ops;
+
+/* Handlers registered for executor -> controller calls. */
+typedef struct rv_handler {
+    char *tag;
+    uint64_t hash; /* rv_tag_hash(tag): the name on the wire */
+    rivet_handler_fn fn;
+    void *ctx;
+} rv_handler;
 
 /* Addresses learned from the bootstrap symbol table at attach. */
 typedef struct rv_executor_addrs {
@@ -56,7 +70,20 @@ struct rivet_executor {
     /* dylib handle of the executor process itself (opened by bind), the
      * scope rv_executor_lookup_symbols searches */
     uint64_t process_handle;
+    mtx_t handlers_lock;
+    rv_handler *handlers;
+    size_t handler_count;
 };
+
+/* Set up / free the parts of the base every executor has (handlers). */
+rivet_error *rv_executor_init_base(rivet_executor *ex);
+void rv_executor_free_base(rivet_executor *ex);
+/* Run the handler registered under the tag whose hash is `tag_hash`; an
+ * unknown tag is answered with result.error. */
+void rv_executor_call_handler(rivet_executor *ex, uint64_t tag_hash,
+                              uint64_t call_id, rivet_wrapper_return_fn ret,
+                              void *return_ctx, const char *arg,
+                              size_t arg_size);
 
 /* Fill ex->addrs from a bootstrap table lookup function (every missing
  * name is reported), then open the executor process's own dylib handle;

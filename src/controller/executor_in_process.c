@@ -9,6 +9,7 @@
 #include <threads.h>
 
 #include "controller/executor.h"
+#include "support/frame.h"
 #include "sys/sys.h"
 
 typedef struct in_process_executor {
@@ -65,9 +66,20 @@ static rivet_error *in_process_call(rivet_executor *ex, uint64_t fn,
 static void in_process_destroy(rivet_executor *ex)
 {
     in_process_executor *ipe = (in_process_executor *)ex;
+    rivet_session_set_controller_access(ipe->session, NULL);
     if (ipe->owns_session)
         rivet_session_destroy(ipe->session);
+    rv_executor_free_base(ex);
     free(ipe);
+}
+
+/* Executor -> controller calls: straight to the registered handler. */
+static void access_call(void *ctx, const char *tag, uint64_t call_id,
+                        rivet_wrapper_return_fn ret, void *return_ctx,
+                        const char *arg, size_t arg_size)
+{
+    rv_executor_call_handler(ctx, rv_tag_hash(tag), call_id, ret, return_ctx,
+                             arg, arg_size);
 }
 
 static const rv_executor_ops in_process_ops = {
@@ -86,17 +98,25 @@ rivet_error *rivet_executor_create_for_session(rivet_session *s,
     in_process_executor *ipe = calloc(1, sizeof(*ipe));
     if (!ipe)
         return rivet_error_create(RIVET_ERR_NOMEM, "executor: out of memory");
+    rivet_error *e = rv_executor_init_base(&ipe->base);
+    if (e) {
+        free(ipe);
+        return e;
+    }
     ipe->base.ops = &in_process_ops;
     ipe->base.page_size = rv_sys_page_size();
     ipe->base.in_process = true;
     ipe->session = s;
     atomic_init(&ipe->next_call_id, 1);
     rivet_session_attach(s);
-    rivet_error *e = rv_executor_bind(&ipe->base, lookup_bootstrap, s);
+    e = rv_executor_bind(&ipe->base, lookup_bootstrap, s);
     if (e) {
+        rv_executor_free_base(&ipe->base);
         free(ipe);
         return e;
     }
+    rivet_controller_access access = {&ipe->base, access_call, NULL};
+    rivet_session_set_controller_access(s, &access);
     *out = &ipe->base;
     return NULL;
 }

@@ -411,7 +411,7 @@ static bool pump_one(rv_channel *ch)
         }
         if (eof) {
             rivet_error_free(e);
-            e = rivet_error_create(RIVET_ERR_EXECUTOR,
+            e = rivet_error_create(RIVET_ERR_IO,
                                    "connection to the %s lost (no hangup)",
                                    ch->peer);
         }

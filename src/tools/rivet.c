@@ -5,10 +5,13 @@
  *   rivet cache stats | clear
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
+#include "rivet/controller.h"
 #include "rivet/engine.h"
 #include "rivet/rivet.h"
 #include "rivet/rt.h"
@@ -27,6 +30,8 @@ typedef struct run_options {
     const char *entry;
     const char *argv0;
     bool noexec, show_symbols, show_sections, stats;
+    const char *executor; /* --executor=: NULL in-process, spawn, tcp:HOST:PORT */
+    rivet_executor *ex;   /* the out-of-process executor, if any */
     run_input *inputs;
     int input_count;
     const char **lib_dirs;
@@ -66,6 +71,9 @@ static void usage(FILE *f) {
         "  --show-symbols    print exported symbols: NAME 0xADDR SIZE SEGMENT\n"
         "  --show-sections   print placed sections: OBJECT SECTION 0xADDR SIZE PERM\n"
         "  --stats           print time per phase and counts to stderr\n"
+        "  --executor=KIND   where the program runs: in-process (default), spawn\n"
+        "                    (a fresh rivet-executor) or tcp:HOST:PORT (a running\n"
+        "                    'rivet-executor --listen')\n"
         "  --help            this text\n"
         "  --version         print the version\n",
         f);
@@ -177,6 +185,8 @@ static int parse_run(int argc, char **argv, run_options *o) {
             o->show_sections = true;
         } else if (strcmp(a, "--stats") == 0) {
             o->stats = true;
+        } else if (strncmp(a, "--executor=", 11) == 0) {
+            o->executor = a + 11;
         } else if (strcmp(a, "-v") == 0) {
             o->verbose = true;
         } else if (a[0] == '-' && a[1]) {
@@ -283,6 +293,8 @@ static rivet_error *create_engine(const run_options *o, rivet_engine **out) {
         return e;
     if (o->verbose)
         rivet_engine_builder_set_log(b, log_to_stderr, NULL);
+    if (o->ex)
+        rivet_engine_builder_set_executor(b, o->ex);
     e = rivet_engine_builder_add_flags(b, o->cflags, (size_t)o->cflag_count);
     if (!e)
         e = rivet_engine_create(b, out);
@@ -355,6 +367,50 @@ static void show_stats(const rivet_link *l) {
             (unsigned long long)s.stubs, (unsigned long long)s.bytes);
 }
 
+/* ------------------------------------------------- out-of-process executors */
+
+static rivet_error *create_executor(const char *spec, rivet_executor **out) {
+    *out = NULL;
+    if (!spec || strcmp(spec, "in-process") == 0)
+        return NULL;
+    if (strcmp(spec, "spawn") == 0)
+        return rivet_executor_spawn(NULL, out);
+    const char *colon = strncmp(spec, "tcp:", 4) == 0 ? strrchr(spec + 4, ':') : NULL;
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    if (!colon || colon == spec + 4 || !colon[1] || *end || port <= 0 || port > 65535)
+        return rivet_error_create(RIVET_ERR_GENERIC,
+                                  "--executor=%s: expected in-process, spawn or "
+                                  "tcp:HOST:PORT", spec);
+    char host[256];
+    snprintf(host, sizeof host, "%.*s", (int)(colon - spec - 4), spec + 4);
+    return rivet_executor_connect_tcp(host, (uint16_t)port, out);
+}
+
+/* main ran in another process: end as it did. A program that called
+ * exit(n) or died by a signal took the executor with it; mirror that. */
+static int finish_out_of_process(rivet_executor *ex, rivet_error *e, int status) {
+    int ws;
+    if (e && rivet_executor_exit_status(ex, &ws)) {
+        if (WIFEXITED(ws)) {
+            rivet_error_free(e);
+            exit(WEXITSTATUS(ws));
+        }
+        fail(e);
+        fflush(NULL);
+        signal(WTERMSIG(ws), SIG_DFL);
+        raise(WTERMSIG(ws));
+        return 128 + WTERMSIG(ws);
+    }
+    if (e)
+        return fail(e);
+    /* the executor runs the exit handlers and flushes its own stdout */
+    e = rivet_executor_exit(ex, status);
+    if (e)
+        return fail(e);
+    exit(status);
+}
+
 static int run_program(rivet_jit *jit, const run_options *o) {
     char **argv = calloc((size_t)o->arg_count + 2, sizeof *argv);
     if (!argv)
@@ -367,6 +423,8 @@ static int run_program(rivet_jit *jit, const run_options *o) {
     rivet_error *e = rivet_jit_run_main(jit, o->entry, o->arg_count + 1, argv,
                                         environ, &status);
     free(argv);
+    if (o->ex)
+        return finish_out_of_process(o->ex, e, status);
     if (e)
         return fail(e);
     /* exit, not return: buffers flush and atexit handlers, destructors and
@@ -381,7 +439,10 @@ static int cmd_run(int argc, char **argv) {
         return rc;
     rivet_engine *eng = NULL;
     rivet_jit *jit = NULL;
-    rivet_error *e = create_engine(&o, &eng);
+    rivet_error *e = create_executor(o.executor, &o.ex);
+    if (e)
+        return fail(e);
+    e = create_engine(&o, &eng);
     if (!e) {
         jit = rivet_engine_jit(eng);
         if (o.noexec)
@@ -402,6 +463,7 @@ static int cmd_run(int argc, char **argv) {
     fflush(stdout);
     if (o.noexec) {
         rivet_engine_destroy(eng);
+        rivet_executor_destroy(o.ex);
         free(o.cflags);
         free(o.inputs);
         free(o.lib_dirs);

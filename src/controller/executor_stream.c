@@ -1,0 +1,410 @@
+/*
+ * controller/executor_stream.c — an executor in another process, reached
+ * over a stream socket (rivet/controller.h; frames in
+ * docs/wire-protocol.md): a child spawned with a socketpair, a TCP
+ * connection to `rivet-executor --listen`, or any connected socket.
+ *
+ * The executor speaks first with a SETUP frame (target triple, page size,
+ * bootstrap symbols); after that, wrapper calls go out as CALL frames on a
+ * channel (support/channel.h) whose reader thread matches results by call
+ * id and runs the handlers JIT'd code calls by tag. When the connection
+ * ends, a spawned child is reaped so the failure can say how it died.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "controller/executor.h"
+#include "rivet/sps.h"
+#include "support/channel.h"
+#include "support/frame.h"
+
+#define SETUP_TIMEOUT_MS 30000
+
+typedef struct stream_executor {
+    rivet_executor base; /* first: the public handle points here */
+    rv_channel *ch;
+    int fd;
+    pid_t pid; /* a spawned child, else 0 */
+    mtx_t lock;
+    bool reaped;
+    int wait_status;
+    rv_setup setup;
+    uint64_t exit_wrapper; /* "rivet_executor_exit_sps", 0 if not offered */
+} stream_executor;
+
+/* ------------------------------------------------------------ the child */
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Reap the child if it has ended, waiting up to timeout_ms (< 0: forever). */
+static bool reap(stream_executor *se, int timeout_ms)
+{
+    mtx_lock(&se->lock);
+    bool done = se->reaped || !se->pid;
+    mtx_unlock(&se->lock);
+    for (int waited = 0; !done; waited += 2) {
+        int status;
+        pid_t r = waitpid(se->pid, &status, timeout_ms < 0 ? 0 : WNOHANG);
+        if (r < 0 && errno == EINTR)
+            continue;
+        mtx_lock(&se->lock);
+        if (r == se->pid && !se->reaped) {
+            se->reaped = true;
+            se->wait_status = status;
+        }
+        done = se->reaped || r < 0; /* r < 0: reaped by another thread */
+        mtx_unlock(&se->lock);
+        if (done || (timeout_ms >= 0 && waited >= timeout_ms))
+            break;
+        sleep_ms(2);
+    }
+    mtx_lock(&se->lock);
+    done = se->reaped;
+    mtx_unlock(&se->lock);
+    return done;
+}
+
+static rivet_error *exit_error(int status)
+{
+    if (WIFSIGNALED(status))
+        return rivet_error_create(RIVET_ERR_EXECUTOR, "executor exited (signal %d)",
+                                  WTERMSIG(status));
+    return rivet_error_create(RIVET_ERR_EXECUTOR, "executor exited (status %d)",
+                              WEXITSTATUS(status));
+}
+
+/* The connection ended without a clean hangup: if a child stopped talking
+ * because it died, say how (within a second). */
+static rivet_error *on_end(void *ctx, rivet_error *why)
+{
+    stream_executor *se = ctx;
+    if (!why || rivet_error_get_code(why) != RIVET_ERR_IO || !se->pid)
+        return why;
+    if (!reap(se, 1000))
+        return why;
+    rivet_error_free(why);
+    return exit_error(se->wait_status);
+}
+
+/* ------------------------------------------------------------- handlers */
+
+static rivet_error *on_call(void *ctx, rv_channel *ch, uint64_t call_id,
+                            uint64_t tag, char *arg, size_t arg_size)
+{
+    stream_executor *se = ctx;
+    rv_executor_call_handler(&se->base, tag, call_id, rv_channel_return, ch, arg,
+                             arg_size);
+    free(arg);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ ops */
+
+static rivet_error *stream_call(rivet_executor *ex, uint64_t fn,
+                                const char *arg, size_t arg_size,
+                                char **result, size_t *result_size)
+{
+    stream_executor *se = (stream_executor *)ex;
+    return rv_channel_call_sync(se->ch, fn, arg, arg_size, result, result_size);
+}
+
+/* Hang up (if still connected), wait for the peer to end, close. */
+static void disconnect(stream_executor *se)
+{
+    if (!se->ch)
+        return;
+    rv_channel_hangup(se->ch);
+    rv_channel_wait_end(se->ch, 5000);
+    rv_channel_release(se->ch);
+    se->ch = NULL;
+}
+
+static void stream_destroy(rivet_executor *ex)
+{
+    stream_executor *se = (stream_executor *)ex;
+    disconnect(se);
+    if (se->fd >= 0)
+        close(se->fd);
+    /* A spawned executor shuts its session down and exits on hangup; give
+     * its destructors time, then make sure no process is left behind. */
+    if (se->pid && !reap(se, 10000)) {
+        kill(se->pid, SIGKILL);
+        reap(se, -1);
+    }
+    rv_setup_free(&se->setup);
+    rv_executor_free_base(ex);
+    mtx_destroy(&se->lock);
+    free(se);
+}
+
+static void ignore_result(void *ctx, uint64_t id, rivet_wrapper_result r)
+{
+    (void)ctx;
+    (void)id;
+    free(r.data);
+    rivet_error_free(r.error);
+}
+
+static rivet_error *stream_exit(rivet_executor *ex, int status)
+{
+    stream_executor *se = (stream_executor *)ex;
+    if (!se->exit_wrapper || !se->pid || !se->ch) {
+        disconnect(se);
+        return NULL;
+    }
+    rivet_sps_writer w;
+    rivet_sps_writer_init(&w);
+    rivet_sps_put_u32(&w, (uint32_t)status);
+    char *arg;
+    size_t size;
+    rivet_error *e = rivet_sps_writer_finish(&w, &arg, &size);
+    if (e)
+        return e;
+    /* Never answered: the process ends. Wait for it, however long its
+     * exit handlers take, as a native program's parent would. */
+    rv_channel_call(se->ch, se->exit_wrapper, arg, size, ignore_result, NULL, 0);
+    free(arg);
+    reap(se, -1);
+    disconnect(se);
+    if (WIFEXITED(se->wait_status) &&
+        WEXITSTATUS(se->wait_status) == (status & 0xff))
+        return NULL;
+    return exit_error(se->wait_status);
+}
+
+static bool stream_exit_status(rivet_executor *ex, int *wait_status)
+{
+    stream_executor *se = (stream_executor *)ex;
+    if (!se->pid || !reap(se, 0))
+        return false;
+    *wait_status = se->wait_status;
+    return true;
+}
+
+static const rv_executor_ops stream_ops = {
+    .call = stream_call,
+    .destroy = stream_destroy,
+    .exit = stream_exit,
+    .exit_status = stream_exit_status,
+};
+
+/* --------------------------------------------------------------- setup */
+
+static bool lookup_setup(void *ctx, const char *name, uint64_t *addr)
+{
+    rv_setup *s = ctx;
+    for (size_t i = 0; i < s->symbol_count; i++) {
+        if (strcmp(s->names[i], name) == 0) {
+            *addr = s->addrs[i];
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Wait (bounded) for the SETUP frame and decode it. */
+static rivet_error *read_setup(stream_executor *se)
+{
+    struct pollfd p = {se->fd, POLLIN, 0};
+    int r;
+    while ((r = poll(&p, 1, SETUP_TIMEOUT_MS)) < 0 && errno == EINTR)
+        ;
+    if (r == 0)
+        return rivet_error_create(RIVET_ERR_EXECUTOR,
+                                  "no setup frame within %d s", SETUP_TIMEOUT_MS / 1000);
+    rv_frame_header h;
+    char *payload = NULL;
+    rivet_error *e = rv_frame_read(se->fd, &h, &payload);
+    if (e && rivet_error_get_code(e) == RIVET_ERR_PROTOCOL && se->pid &&
+        reap(se, 1000)) {
+        rivet_error_free(e); /* the child died before speaking */
+        return exit_error(se->wait_status);
+    }
+    if (!e && h.opcode != RV_FRAME_SETUP)
+        e = rivet_error_create(RIVET_ERR_PROTOCOL, "expected a setup frame, got %s",
+                               rv_frame_opcode_name(h.opcode));
+    if (!e)
+        e = rv_setup_decode(payload, (size_t)h.payload_size, &se->setup);
+    free(payload);
+    if (!e && strncmp(se->setup.triple, "x86_64-", 7) != 0)
+        e = rivet_error_create(RIVET_ERR_UNSUPPORTED,
+                               "executor target %s: rivet links for x86_64 only",
+                               se->setup.triple);
+    if (!e && (se->setup.page_size == 0 ||
+               (se->setup.page_size & (se->setup.page_size - 1)) != 0))
+        e = rivet_error_create(RIVET_ERR_PROTOCOL, "setup: page size %llu",
+                               (unsigned long long)se->setup.page_size);
+    return e;
+}
+
+/* Take over a connected socket (and the child at its other end, if any). */
+static rivet_error *connect_stream(int fd, pid_t pid, rivet_executor **out)
+{
+    stream_executor *se = calloc(1, sizeof(*se));
+    if (!se) {
+        close(fd);
+        if (pid > 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+        }
+        return rivet_error_create(RIVET_ERR_NOMEM, "executor: out of memory");
+    }
+    se->fd = fd;
+    se->pid = pid;
+    se->base.ops = &stream_ops;
+    mtx_init(&se->lock, mtx_plain);
+    rivet_error *e = rv_executor_init_base(&se->base);
+    if (!e)
+        e = read_setup(se);
+    if (!e) {
+        se->base.page_size = se->setup.page_size;
+        se->base.in_process = false;
+        lookup_setup(&se->setup, "rivet_executor_exit_sps", &se->exit_wrapper);
+        rv_channel_config cfg = {.fd = fd, .peer = "executor", .ctx = se,
+                                 .on_call = on_call, .on_end = on_end};
+        e = rv_channel_create(&cfg, &se->ch);
+    }
+    if (!e) {
+        e = rv_channel_start(se->ch);
+        if (e) {
+            rv_channel_release(se->ch);
+            se->ch = NULL;
+        }
+    }
+    if (!e)
+        e = rv_executor_bind(&se->base, lookup_setup, &se->setup);
+    if (e) {
+        if (se->pid)
+            kill(se->pid, SIGKILL);
+        stream_destroy(&se->base);
+        return rivet_error_wrap(e, "executor");
+    }
+    *out = &se->base;
+    return NULL;
+}
+
+rivet_error *rivet_executor_connect_fd(int fd, rivet_executor **out)
+{
+    return connect_stream(fd, 0, out);
+}
+
+/* ---------------------------------------------------------------- spawn */
+
+/* rivet-executor next to the running program, if there is one. */
+static char *default_executor_path(void)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0)
+        return NULL;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return NULL;
+    *slash = '\0';
+    size_t size = strlen(self) + sizeof("/rivet-executor");
+    char *path = malloc(size);
+    if (path)
+        snprintf(path, size, "%s/rivet-executor", self);
+    if (path && access(path, X_OK) != 0) {
+        free(path);
+        path = NULL;
+    }
+    return path;
+}
+
+/* In the child, between fork and exec: only async-signal-safe calls. */
+static void exec_child(pid_t parent, int fd, const char *path, bool search,
+                       char *const argv[])
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(127); /* the parent died before the line above */
+    int flags = fcntl(fd, F_GETFD);
+    if (flags < 0 || fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
+        _exit(127);
+    if (search)
+        execvp(path, argv);
+    else
+        execv(path, argv);
+    _exit(127);
+}
+
+rivet_error *rivet_executor_spawn(const char *path, rivet_executor **out)
+{
+    char *found = path ? NULL : default_executor_path();
+    const char *exe = path ? path : found ? found : "rivet-executor";
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        free(found);
+        return rivet_error_from_errno(errno, "executor: socketpair");
+    }
+    char fd_arg[16];
+    snprintf(fd_arg, sizeof(fd_arg), "%d", sv[1]);
+    char *argv[] = {(char *)"rivet-executor", (char *)"--fd", fd_arg, NULL};
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0)
+        exec_child(parent, sv[1], exe, !path && !found, argv);
+    int err = errno;
+    close(sv[1]);
+    rivet_error *e = NULL;
+    if (pid < 0) {
+        close(sv[0]);
+        e = rivet_error_from_errno(err, "executor: cannot start %s", exe);
+    } else {
+        e = connect_stream(sv[0], pid, out);
+        if (e && strstr(rivet_error_message(e), "(status 127)"))
+            e = rivet_error_wrap(e, "cannot run %s", exe);
+    }
+    free(found);
+    return e;
+}
+
+/* ------------------------------------------------------------------ tcp */
+
+rivet_error *rivet_executor_connect_tcp(const char *host, uint16_t port,
+                                        rivet_executor **out)
+{
+    char service[8];
+    snprintf(service, sizeof(service), "%u", port);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *list = NULL;
+    int rc = getaddrinfo(host, service, &hints, &list);
+    if (rc != 0)
+        return rivet_error_create(RIVET_ERR_IO, "executor: %s:%u: %s", host, port,
+                                  gai_strerror(rc));
+    int fd = -1, err = 0;
+    for (struct addrinfo *a = list; a && fd < 0; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+            err = errno;
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(list);
+    if (fd < 0)
+        return rivet_error_from_errno(err ? err : ECONNREFUSED,
+                                      "executor: connect to %s:%u", host, port);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return connect_stream(fd, 0, out);
+}
