@@ -260,6 +260,13 @@ rivet_error *rivet_engine_run_main(rivet_engine *e, const char *entry,
  * invalid). A module not yet finalized is simply dropped. */
 rivet_error *rivet_engine_remove_module(rivet_engine *e, rivet_module *m);
 
+/* Compile a source file now, through the cache, without linking it: for
+ * tools that hand objects to the jit themselves (rivet run keeps the
+ * command-line order of objects, archives and libraries this way). The
+ * object stays owned by the engine until it is destroyed. */
+rivet_error *rivet_engine_compile_file(rivet_engine *e, const char *path,
+                                       const void **object, size_t *size);
+
 /* The link a module was finalized in (NULL before), for the introspection
  * calls of rivet/rivet.h; and the engine's jit. */
 rivet_link *rivet_module_link(const rivet_module *m);

@@ -18,6 +18,7 @@ typedef enum module_state {
     MODULE_LOADED,   /* in the prepared link */
     MODULE_LINKED,   /* in a finalized link */
     MODULE_FAILED,   /* its compile or link failed; only removal is left */
+    MODULE_DETACHED, /* compiled for the caller (rivet_engine_compile_file) */
 } module_state;
 
 struct rivet_module {
@@ -300,6 +301,8 @@ static rivet_error *copy_config(engine_config *to, const engine_config *from) {
     return push_flags(to, (const char *const *)from->flags, from->flag_count);
 }
 
+static void engine_log(rivet_engine *e, const char *what, const char *name);
+
 static rivet_error *open_cache(rivet_engine *e) {
     switch (e->cfg.cache_mode) {
     case RIVET_CACHE_NONE:
@@ -312,8 +315,11 @@ static rivet_error *open_cache(rivet_engine *e) {
         break;
     }
     rivet_error *err = rivet_disk_cache_open(e->cfg.cache_dir, &e->disk);
-    if (err)
-        return rivet_error_wrap(err, "opening the object cache");
+    if (err) { /* no HOME and no XDG_CACHE_HOME: work without a cache */
+        engine_log(e, "no object cache", rivet_error_message(err));
+        rivet_error_free(err);
+        return NULL;
+    }
     e->cache = rivet_disk_cache_interface(e->disk);
     e->has_cache = true;
     return NULL;
@@ -589,6 +595,26 @@ static rivet_error *compile_module(rivet_engine *e, rivet_module *m) {
     return err;
 }
 
+rivet_error *rivet_engine_compile_file(rivet_engine *e, const char *path,
+                                       const void **object, size_t *size) {
+    rivet_module *m = NULL;
+    rivet_error *err = file_module(path, &m);
+    if (!err && !is_source(m->kind))
+        err = rivet_error_create(RIVET_ERR_UNSUPPORTED, "%s: not a source file", path);
+    if (!err)
+        err = compile_module(e, m);
+    if (err) {
+        if (m)
+            free_module(m);
+        return err;
+    }
+    m->state = MODULE_DETACHED;
+    append_module(&e->modules, m);
+    *object = m->object;
+    *size = m->object_size;
+    return NULL;
+}
+
 /* ----------------------------------------------------- load, remap, finalize */
 
 /* Inputs handed to the jit but not linked are linked away and removed, so
@@ -775,7 +801,7 @@ rivet_error *rivet_engine_remove_module(rivet_engine *e, rivet_module *m) {
         p = p->next;
     if (!p)
         return rivet_error_create(RIVET_ERR_STATE, "module is not part of this engine");
-    if (m->state == MODULE_PENDING || m->state == MODULE_FAILED) {
+    if (m->state != MODULE_LOADED && m->state != MODULE_LINKED) {
         unlink_module(e, m);
         free_module(m);
         return NULL;
