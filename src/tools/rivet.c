@@ -396,7 +396,12 @@ static int finish_out_of_process(rivet_executor *ex, rivet_error *e, int status)
             rivet_error_free(e);
             exit(WEXITSTATUS(ws));
         }
-        fail(e);
+        /* A crash dies as it would in-process, without a word; only an
+         * outside kill -9 is worth explaining. */
+        if (WTERMSIG(ws) == SIGKILL)
+            fail(e);
+        else
+            rivet_error_free(e);
         fflush(NULL);
         signal(WTERMSIG(ws), SIG_DFL);
         raise(WTERMSIG(ws));

@@ -12,6 +12,10 @@
 #   --status N       the native run must also exit with status N
 #   --only "CC OPT VARIANT"  run one configuration instead of the matrix
 #
+# RIVET_EXECUTORS="in-process spawn" runs the rivet side once per executor
+# kind (rivet run --executor=KIND), each compared with the native run;
+# default: in-process only.
+#
 # Every *.c in PROGRAM_DIR is compiled with -c into its own object; the
 # objects are linked natively with the same compiler and run, then given to
 # `rivet run` in the same order. The matrix is {gcc, clang-14} x {-O0, -O2}
@@ -90,28 +94,42 @@ run_one() {
         bash -c 'exec -a prog ./prog "$@"' prog "${prog_args[@]}") \
         >"$dir/native.out" 2>"$dir/native.err" </dev/null
     st_native=$?
-    (cd "$dir" && exec env "${envs[@]}" timeout -k 5 60 \
-        "$rivet" run --argv0 prog "${objs[@]}" -- "${prog_args[@]}") \
-        >"$dir/rivet.out" 2>"$dir/rivet.err" </dev/null
-    st_rivet=$?
-    local bad=0
-    [ "$st_native" = "$st_rivet" ] || bad=1
     if [ -n "$want_status" ] && [ "$st_native" != "$want_status" ]; then
         echo "FAIL $label: native exit $st_native, expected $want_status"
         return 1
     fi
-    cmp -s "$dir/native.out" "$dir/rivet.out" || bad=1
-    cmp -s "$dir/native.err" "$dir/rivet.err" || bad=1
+    local kind bad=0
+    for kind in ${RIVET_EXECUTORS:-in-process}; do
+        compare_rivet "$kind" || bad=1
+    done
+    return $bad
+}
+
+# compare_rivet EXECUTOR — run under rivet with --executor=EXECUTOR and
+# compare with the native run (uses run_one's locals).
+compare_rivet() {
+    local kind=$1 suffix="" bad=0
+    [ "$kind" = in-process ] || suffix=".$kind"
+    local out=$dir/rivet$suffix.out err=$dir/rivet$suffix.err
+    (cd "$dir" && exec env "${envs[@]}" timeout -k 5 60 \
+        "$rivet" run --executor="$kind" --argv0 prog "${objs[@]}" -- "${prog_args[@]}") \
+        >"$out" 2>"$err" </dev/null
+    st_rivet=$?
+    [ "$st_native" = "$st_rivet" ] || bad=1
+    cmp -s "$dir/native.out" "$out" || bad=1
+    cmp -s "$dir/native.err" "$err" || bad=1
+    local lbl=$label
+    [ "$kind" = in-process ] || lbl="$label --executor=$kind"
     if [ $bad = 0 ]; then
-        echo "ok   $label (exit $st_native)"
+        echo "ok   $lbl (exit $st_native)"
         return 0
     fi
-    echo "FAIL $label: native exit $st_native, rivet exit $st_rivet"
-    echo "  rivet run --argv0 prog ${objs[*]} -- ${prog_args[*]}   (in $dir)"
+    echo "FAIL $lbl: native exit $st_native, rivet exit $st_rivet"
+    echo "  rivet run --executor=$kind --argv0 prog ${objs[*]} -- ${prog_args[*]}   (in $dir)"
     diff -u --label native.stdout --label rivet.stdout \
-        "$dir/native.out" "$dir/rivet.out" | head -40 | sed 's/^/  /'
+        "$dir/native.out" "$out" | head -40 | sed 's/^/  /'
     diff -u --label native.stderr --label rivet.stderr \
-        "$dir/native.err" "$dir/rivet.err" | head -40 | sed 's/^/  /'
+        "$dir/native.err" "$err" | head -40 | sed 's/^/  /'
     return 1
 }
 

@@ -3,6 +3,9 @@
 # Parameters (lit --param NAME=VALUE):
 #   rivet_build   the build directory whose bin/rivet is under test
 #                 (default: build/ at the top of the repository)
+#   executors     the executor kinds end-to-end tests run rivet with, each
+#                 compared with the native run (default: "in-process spawn";
+#                 e.g. --param executors=in-process for a quicker run)
 #
 # Substitutions: %rivet, %cc (gcc), %clang (clang-14), %e2e (the end-to-end
 # comparison script), %expect_exit (exact exit status check), %corrupt
@@ -86,6 +89,9 @@ config.environment['PATH'] = os.pathsep.join(
     [llvm_bin, '/usr/local/bin', '/usr/bin', '/bin',
      config.environment.get('PATH', '')])
 config.environment['RIVET_TEST_BUILD'] = build
+# %e2e runs every program in-process and in a spawned rivet-executor.
+config.environment['RIVET_EXECUTORS'] = lit_config.params.get(
+    'executors', 'in-process spawn')
 
 if 'asan' in os.path.basename(build.rstrip('/')):
     config.available_features.add('asan')
