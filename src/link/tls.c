@@ -82,17 +82,13 @@ static bool referenced_and_undefined(rivet_link *l, const char *name) {
     return false;
 }
 
-/* General and local dynamic code calls __tls_get_addr(&{M, offset}); bind
- * this link's calls to the executor's version, which knows rivet's module. */
-rivet_error *rv_tls_add_runtime(rivet_link *l) {
-    static const char name[] = "__tls_get_addr";
+static rivet_error *define_hidden(rivet_link *l, const char *name,
+                                  uint64_t value, uint32_t flags) {
     if (!referenced_and_undefined(l, name))
         return NULL;
-    rv_symbol *s = rv_link_new_symbol(l, name, NULL,
-                                      l->jit->executor->addrs.tls_get_addr,
+    rv_symbol *s = rv_link_new_symbol(l, name, NULL, value,
                                       RV_SYM_DEFINED | RV_SYM_ABSOLUTE |
-                                      RV_SYM_HOST | RV_SYM_HIDDEN |
-                                      RV_SYM_FUNCTION);
+                                      RV_SYM_HIDDEN | flags);
     if (!s)
         return nomem();
     s->hash = rv_name_hash(name);
@@ -101,6 +97,18 @@ rivet_error *rv_tls_add_runtime(rivet_link *l) {
         return nomem();
     slot->value = s;
     return NULL;
+}
+
+/* General and local dynamic code calls __tls_get_addr(&{M, offset}); bind
+ * this link's calls to the executor's version, which knows rivet's module.
+ * Local dynamic code with descriptors (gnu2) asks for the offset of
+ * _TLS_MODULE_BASE_, the module's base: for rivet's module, the thread
+ * pointer itself, offset 0. */
+rivet_error *rv_tls_add_runtime(rivet_link *l) {
+    rivet_error *e = define_hidden(l, "__tls_get_addr",
+                                   l->jit->executor->addrs.tls_get_addr,
+                                   RV_SYM_HOST | RV_SYM_FUNCTION);
+    return e ? e : define_hidden(l, "_TLS_MODULE_BASE_", 0, RV_SYM_TLS);
 }
 
 /* ------------------------------------------------------------ TLS entries */
