@@ -109,7 +109,9 @@ static void place_blocks(rivet_link *l, uint64_t page) {
     uint64_t off = 0;
     for (int s = 0; s < RV_SEG_COUNT; s++) {
         rv_segment_layout *seg = &l->segments[s];
-        qsort(seg->blocks.items, seg->blocks.count, sizeof(void *), compare_blocks);
+        if (seg->blocks.count)
+            if (seg->blocks.count) /* items is NULL when empty */
+            qsort(seg->blocks.items, seg->blocks.count, sizeof(void *), compare_blocks);
         seg->align = page;
         uint64_t start = off, cur = off;
         for (size_t i = 0; i < seg->blocks.count; i++) {

@@ -10,7 +10,8 @@
  *   3. symbols exported by earlier links of the same jit;
  *   4. the client's symbol resolver (rivet_jit_set_symbol_resolver), then
  *      the executor's process, all names in one dylib-service call;
- *   5. an undefined weak reference resolves to address 0.
+ *   5. an undefined weak reference resolves to address 0, and so does an
+ *      undefined name no relocation uses (as with ld).
  * Whatever is left is reported in one error, each name with the place it is
  * first referenced.
  *
@@ -172,8 +173,9 @@ static rivet_error *bind_locally(rivet_link *l, rv_symbol *s, rv_namemap *open,
     rv_namemap_slot *slot = rv_namemap_upsert(open, s->name, s->hash);
     if (!slot || (pending && !rv_ptrvec_push(pending, s)))
         return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
-    if (!slot->value || ((rv_symbol *)slot->value)->flags & RV_SYM_WEAK)
-        slot->value = s; /* remember a strong reference if there is one */
+    const rv_symbol *seen = slot->value;
+    if (!seen || (seen->flags & RV_SYM_WEAK) || (!seen->first_ref && s->first_ref))
+        slot->value = s; /* remember a strong, used reference if there is one */
     return NULL;
 }
 
@@ -304,7 +306,7 @@ static rivet_error *undefined_error(rv_ptrvec *missing) {
     return e;
 }
 
-/* Weak references bind to 0; anything else left is an error. */
+/* Weak and unused references bind to 0; anything else left is an error. */
 static rivet_error *finish_unresolved(rivet_link *l, rv_namemap *open) {
     rv_ptrvec missing = {0};
     rivet_error *e = NULL;
@@ -312,7 +314,8 @@ static rivet_error *finish_unresolved(rivet_link *l, rv_namemap *open) {
         rv_symbol *s = open->slots[i].key ? open->slots[i].value : NULL;
         if (!s)
             continue;
-        if (s->flags & RV_SYM_WEAK) {
+        /* weak references, and names no relocation uses (as ld), bind to 0 */
+        if ((s->flags & RV_SYM_WEAK) || !s->first_ref) {
             if (!import_symbol(l, s->name, s->hash, 0, 0, RV_SYM_WEAK))
                 e = rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
         } else if (!rv_ptrvec_push(&missing, s))

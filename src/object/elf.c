@@ -466,6 +466,8 @@ static rivet_error *read_symbols(elf_reader *r) {
                                  sizeof(rv_symbol));
     if (!o->symbols)
         return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+    o->symbols[0].name = ""; /* the null symbol */
+    o->symbols[0].flags = RV_SYM_LOCAL;
     for (uint32_t i = 1; i < r->sym_count; i++) {
         Elf64_Sym es = read_sym(r, i);
         rv_symbol *sym = &o->symbols[i];

@@ -457,8 +457,13 @@ static int cmd_run(int argc, char **argv) {
     rivet_link *link = NULL;
     if (!e)
         e = rivet_jit_link(jit, &link);
-    if (e)
-        return fail(e);
+    if (e) {
+        rc = fail(e);
+        rivet_engine_destroy(eng); /* so leak checkers see a clean exit */
+        if (o.ex)
+            rivet_executor_destroy(o.ex);
+        return rc;
+    }
     if (o.show_sections)
         show_sections(link);
     if (o.show_symbols)
