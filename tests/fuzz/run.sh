@@ -5,10 +5,13 @@
 #   fuzz_elf   rivet_jit_add_buffer + rivet_jit_link on mutated objects
 #              (seeded with objects compiled from tests/e2e and examples)
 #   fuzz_sps   every rivet_sps_get_* on random bytes
+#   fuzz_frame the wire's frame and setup decoders, and a channel reading
+#              the bytes from a peer (seeded with a few valid frames)
 #
 # Closes with "fuzz: N passed, M failed" (one per target). The corpus is kept
 # in OUTDIR/corpus-* between runs; a crash leaves OUTDIR/crash-* and prints
-# how to reproduce it. FUZZ_ELF_SECONDS / FUZZ_SPS_SECONDS change the times.
+# how to reproduce it. FUZZ_ELF_SECONDS / FUZZ_SPS_SECONDS / FUZZ_FRAME_SECONDS
+# change the times.
 set -u
 out=${1:-build-fuzz}
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -16,10 +19,11 @@ mkdir -p "$out" && out=$(cd "$out" && pwd)
 clang=${FUZZ_CC:-clang-14}
 elf_seconds=${FUZZ_ELF_SECONDS:-30}
 sps_seconds=${FUZZ_SPS_SECONDS:-10}
+frame_seconds=${FUZZ_FRAME_SECONDS:-10}
 
 fail_all() {
     echo "fuzz: $1"
-    echo "fuzz: 0 passed, 2 failed"
+    echo "fuzz: 0 passed, 3 failed"
     exit 1
 }
 command -v "$clang" >/dev/null 2>&1 || fail_all "$clang not found (run scripts/install-deps.sh)"
@@ -61,7 +65,7 @@ if [ -n "$todo" ]; then
 fi
 mv "$out/.stamp.new" "$out/.stamp"
 
-for t in fuzz_elf fuzz_sps; do
+for t in fuzz_elf fuzz_sps fuzz_frame; do
     # shellcheck disable=SC2086
     "$clang" $cflags -fsanitize=fuzzer "$root/tests/fuzz/$t.c" $objs \
         -pie -rdynamic -ldl -lpthread -o "$out/$t" || fail_all "$t build failed"
@@ -111,6 +115,13 @@ run_target() { # NAME SECONDS MAX_LEN SEED_DIR...
 }
 run_target fuzz_elf "$elf_seconds" 65536 "$seeds"
 run_target fuzz_sps "$sps_seconds" 4096
+# seeds for fuzz_frame: a call, a result, a hangup with a reason
+fseeds=$out/seeds-frame
+mkdir -p "$fseeds"
+printf '\002\0\0\0\0\0\0\0\001\0\0\0\0\0\0\0\020\0\0\0\0\0\0\0\002\0\0\0\0\0\0\0ab' >"$fseeds/call"
+printf '\003\0\0\0\0\0\0\0\001\0\0\0\0\0\0\0\001\0\0\0\0\0\0\0\001\0\0\0\0\0\0\0x' >"$fseeds/result"
+printf '\004\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\003\0\0\0\0\0\0\0bye' >"$fseeds/hangup"
+run_target fuzz_frame "$frame_seconds" 4096 "$fseeds"
 
 echo "fuzz: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
