@@ -360,7 +360,7 @@ rivet_error *rivet_jit_link_prepare(rivet_jit *jit, unsigned flags,
                                     rivet_link **out) {
     pthread_mutex_lock(&jit->lock);
     rivet_link *l = start_link(jit);
-    rivet_error *e = nomem();
+    rivet_error *e = l ? NULL : nomem();
     if (l) {
         l->separate_work = (flags & RIVET_LINK_SEPARATE_WORKING_MEMORY) != 0;
         e = run_stages(l, 0, STAGE_FIXUP);

@@ -462,6 +462,9 @@ static int cmd_run(int argc, char **argv) {
         rivet_engine_destroy(eng); /* so leak checkers see a clean exit */
         if (o.ex)
             rivet_executor_destroy(o.ex);
+        free(o.cflags);
+        free(o.inputs);
+        free(o.lib_dirs);
         return rc;
     }
     if (o.show_sections)
