@@ -66,8 +66,10 @@ enum rv_x86_64_edge_kind {
      * link/tls.c): a pair {M, S} for general dynamic, {M, 0} for local
      * dynamic, one word S for initial exec, a descriptor for gnu2.
      * A TLS edge against a symbol that is not thread-local fails with
-     * RIVET_ERR_UNSUPPORTED (thread-locals of the executor's libraries
-     * cannot be reached); 32-bit fields fail with RIVET_ERR_RANGE. */
+     * RIVET_ERR_MALFORMED, or RIVET_ERR_UNSUPPORTED when the symbol is the
+     * executor's (thread-locals of its libraries cannot be reached), both
+     * from link/tls.c; 32-bit fields fail with RIVET_ERR_RANGE.
+     * R_X86_64_TLSDESC_CALL is dropped: it only marks the descriptor call. */
     /* G + A - P, 32 bits: `lea x@tlsgd(%rip), %rdi`.   R_X86_64_TLSGD */
     RV_X86_64_TLS_GD_PAIR_PCREL32,
     /* G + A - P, 32 bits: `lea x@tlsld(%rip), %rdi`.   R_X86_64_TLSLD */
