@@ -28,7 +28,8 @@ endif
 LDFLAGS += -pie -rdynamic
 
 RT_SRC  := $(sort $(wildcard src/support/*.c src/executor/*.c \
-             src/executor/services/*.c src/executor/ci/*.c src/sys/posix/*.c))
+             src/executor/services/*.c src/executor/ci/*.c \
+             src/executor/ci_json/*.c src/sys/posix/*.c))
 LIB_SRC := $(sort $(wildcard src/object/*.c src/graph/*.c src/link/*.c \
              src/arch/*.c src/controller/*.c src/engine/*.c))
 RT_OBJ  := $(RT_SRC:%.c=$(BUILD)/obj/%.o)

@@ -63,7 +63,9 @@ static rivet_error *add_memory_map(rivet_session *s)
     rivet_error *e = rivet_memory_map_create(&mm);
     if (!e)
         e = rivet_session_add_service(s, rivet_memory_map_service(mm));
-    return e ? e : rv_ci_sps_memory_map_register(s, mm);
+    if (!e)
+        e = rv_ci_sps_memory_map_register(s, mm);
+    return e ? e : rv_ci_json_memory_map_register(s);
 }
 
 rivet_error *rivet_session_add_standard_services(rivet_session *s)

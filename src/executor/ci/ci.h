@@ -18,6 +18,9 @@ rivet_error *rv_ci_sps_memory_map_register(rivet_session *s, rivet_memory_map *m
 rivet_error *rv_ci_sps_dylib_register(rivet_session *s, rivet_dylib_manager *dm);
 rivet_error *rv_ci_sps_unwind_register(rivet_session *s);
 rivet_error *rv_ci_sps_program_register(rivet_session *s);
+/* The JSON interface of the memory map (executor/ci_json/): the same
+ * service under another encoding. */
+rivet_error *rv_ci_json_memory_map_register(rivet_session *s);
 rivet_error *rv_ci_sps_tls_register(rivet_session *s, rivet_service *tls);
 rivet_error *rv_ci_sps_copy_reloc_register(rivet_session *s);
 
