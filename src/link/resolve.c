@@ -26,6 +26,7 @@
 #include "controller/executor.h"
 #include "link/link.h"
 #include "link/runtime.h"
+#include "sys/sys.h"
 
 static int strength(const rv_symbol *s) {
     if (s->flags & RV_SYM_COMMON)
@@ -288,14 +289,17 @@ static int compare_refs(const void *a, const void *b) {
 
 static rivet_error *undefined_error(rv_ptrvec *missing) {
     qsort(missing->items, missing->count, sizeof(void *), compare_refs);
-    size_t cap = 320 * missing->count + 64, len = 0;
+    size_t cap = 1024 * missing->count + 64, len = 0;
     char *msg = malloc(cap);
     if (!msg)
         return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < missing->count && len < cap; i++) {
         const rv_symbol *s = missing->items[i];
-        len += (size_t)snprintf(msg + len, cap - len, "%sundefined symbol: %s",
-                                i ? "\n" : "", s->name);
+        char *pretty = rv_sys_demangle(s->name);
+        len += (size_t)snprintf(msg + len, cap - len, "%sundefined symbol: %s%s%s%s",
+                                i ? "\n" : "", s->name, pretty ? " (" : "",
+                                pretty ? pretty : "", pretty ? ")" : "");
+        free(pretty);
         if (len < cap && s->first_ref)
             len += (size_t)snprintf(msg + len, cap - len,
                 " (referenced from %s section %s offset 0x%llx)", s->object->name,

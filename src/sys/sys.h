@@ -78,6 +78,10 @@ rivet_error *rv_sys_start_thread(void (*fn)(void *), void *arg);
 /* The LLVM-style target triple of this process ("x86_64-unknown-linux-gnu"). */
 const char *rv_sys_target_triple(void);
 
+/* The demangled form of a C++ name (malloc'd), or NULL when the name is
+ * not mangled or libstdc++ is not available. */
+char *rv_sys_demangle(const char *name);
+
 /* -------------------------------------------------- copy relocations */
 
 /* Size and ELF type (STT_*) of the loaded-library symbol at `addr`, from
