@@ -2,6 +2,7 @@
 #
 #   make            librivet, librivet-rt and the tools into build/
 #   make demo       build and run examples/demo (a multi-file C program)
+#   make examples   build examples/embed (the engine embedded in a program)
 #   make check      build and run the whole test suite
 #   make asan       the same suite built with ASan + UBSan into build-asan/
 #   make bench      side-by-side timings against llvm-jitlink-14 and ld
@@ -41,8 +42,10 @@ LIBRT   := $(BUILD)/lib/librivet-rt.a
 LIB     := $(BUILD)/lib/librivet.a
 TOOLS   := $(patsubst src/tools/%.c,$(BUILD)/bin/%,$(wildcard src/tools/*.c))
 
-.PHONY: all demo check unit lit fuzz asan bench clean deps
-all: $(TOOLS) $(UNIT_BIN)
+.PHONY: all demo examples check unit lit fuzz asan bench clean deps
+EXAMPLES:= $(BUILD)/examples/embed
+
+all: $(TOOLS) $(UNIT_BIN) $(EXAMPLES)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -60,6 +63,12 @@ $(BUILD)/bin/%: $(BUILD)/obj/src/tools/%.o $(LIB) $(LIBRT)
 	$(CC) $(LDFLAGS) $< $(LIB) $(LIBRT) $(LDLIBS) -o $@
 
 $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB) $(LIBRT)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $< $(LIB) $(LIBRT) $(LDLIBS) -o $@
+
+examples: $(EXAMPLES)
+
+$(BUILD)/examples/embed: $(BUILD)/obj/examples/embed/embed.o $(LIB) $(LIBRT)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $< $(LIB) $(LIBRT) $(LDLIBS) -o $@
 
@@ -94,5 +103,6 @@ bench: all
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(RT_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(UNIT_BIN:%=%.d)
+-include $(RT_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(UNIT_BIN:%=%.d) \
+         $(BUILD)/obj/examples/embed/embed.d
 .SECONDARY:
