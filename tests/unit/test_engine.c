@@ -5,12 +5,14 @@
  * the symbol resolver feeds JIT'd code, and removing a module runs its
  * destructors. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -423,6 +425,50 @@ static void test_compile_error(void) {
     rivet_engine_destroy(e);
 }
 
+/* The disk cache alone: round trip, LRU eviction past the limit, clear. */
+static void set_used(const char *dir, const char *key, time_t when) {
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s.rvc", dir, key);
+    struct timespec t[2] = {{when, 0}, {when, 0}};
+    CHECK(utimensat(AT_FDCWD, path, t, 0) == 0);
+}
+
+static void test_disk_cache_eviction(void) {
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/lru", root);
+    rivet_disk_cache *c;
+    CHECK_OK(rivet_disk_cache_open(dir, &c));
+    rivet_disk_cache_set_max_size(c, 2500); /* two entries of 1000 + frame */
+    rivet_object_cache oc = rivet_disk_cache_interface(c);
+    static char blob[1000];
+    void *data;
+    size_t size;
+    CHECK(!oc.get(oc.ctx, "aaaa", &data, &size));
+    memset(blob, 'a', sizeof blob);
+    oc.put(oc.ctx, "aaaa", blob, sizeof blob);
+    memset(blob, 'b', sizeof blob);
+    oc.put(oc.ctx, "bbbb", blob, sizeof blob);
+    time_t now = time(NULL);
+    set_used(dir, "aaaa", now - 10); /* a was used after b */
+    set_used(dir, "bbbb", now - 20);
+    memset(blob, 'c', sizeof blob);
+    oc.put(oc.ctx, "cccc", blob, sizeof blob); /* over the limit: b goes */
+    rivet_cache_stats st;
+    CHECK_OK(rivet_disk_cache_stats(c, &st));
+    CHECK(st.entries == 2 && st.bytes <= 2500 && st.max_bytes == 2500);
+    CHECK(oc.get(oc.ctx, "aaaa", &data, &size) && size == 1000 &&
+          ((char *)data)[999] == 'a');
+    free(data);
+    CHECK(!oc.get(oc.ctx, "bbbb", &data, &size));
+    CHECK(oc.get(oc.ctx, "cccc", &data, &size) && size == 1000);
+    free(data);
+    CHECK(!oc.get(oc.ctx, "../escape", &data, &size)); /* keys are names only */
+    CHECK_OK(rivet_disk_cache_clear(c));
+    CHECK_OK(rivet_disk_cache_stats(c, &st));
+    CHECK(st.entries == 0 && st.bytes == 0);
+    rivet_disk_cache_close(c);
+}
+
 int main(void) {
     setup();
     test_deferred_then_cached();
@@ -434,6 +480,7 @@ int main(void) {
     test_remove_runs_destructors();
     test_module_kinds();
     test_compile_error();
+    test_disk_cache_eviction();
     cleanup();
     return check_report("test_engine");
 }
