@@ -114,6 +114,8 @@ struct rv_object {
     uint32_t first_global;   /* sh_info of the symbol table */
     const char *const *section_names; /* for messages; by index */
     bool needs_low_memory;   /* has absolute 32-bit references */
+    bool has_tls;            /* thread-local sections, symbols or edges */
+    bool has_ifunc;          /* STT_GNU_IFUNC symbols */
     uint64_t relocation_count;
 };
 

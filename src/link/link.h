@@ -77,6 +77,8 @@ struct rivet_link {
     rv_ptrvec objects;           /* rv_object* */
     rv_ptrvec archives;          /* rv_archive* opened for this link */
     bool needs_cxx_runtime;      /* objects reference libstdc++'s ABI */
+    bool runtime_refs_scanned;   /* runtime.c: which runtime names are used */
+    uint32_t runtime_refs;
     rv_ptrvec synthetic;         /* rv_block* not from inputs */
     rv_namemap defs;             /* name -> rv_symbol* defined in this link */
     rv_namemap imports;          /* name -> proxy rv_symbol* (host or earlier link) */

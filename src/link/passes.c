@@ -138,10 +138,21 @@ static rivet_error *build_stubs(rivet_link *l) {
     return NULL;
 }
 
+/* Most links have neither; skip the scans those passes would make. */
+static void census(rivet_link *l, bool *tls, bool *ifunc) {
+    *tls = *ifunc = false;
+    for (size_t i = 0; i < l->objects.count; i++) {
+        const rv_object *o = l->objects.items[i];
+        *tls |= o->has_tls;
+        *ifunc |= o->has_ifunc;
+    }
+}
+
 rivet_error *rv_link_build_passes(rivet_link *l) {
-    bool needs_got = l->got_symbol != NULL;
+    bool needs_got = l->got_symbol != NULL, tls, ifunc;
+    census(l, &tls, &ifunc);
     rivet_error *e = rv_link_prune_eh_frames(l);
-    if (!e)
+    if (!e && ifunc)
         e = rv_ifunc_build(l);
     if (!e)
         e = rv_link_make_copies(l);
@@ -151,7 +162,7 @@ rivet_error *rv_link_build_passes(rivet_link *l) {
         e = build_got(l);
     if (!e)
         e = build_stubs(l);
-    if (!e)
+    if (!e && tls)
         e = rv_tls_build(l);
     if (!e) {
         l->stats.got_entries = l->got_targets.count;

@@ -6,20 +6,43 @@
 
 #include <string.h>
 
-bool rv_link_references_undefined(rivet_link *l, const char *name) {
-    uint32_t h = rv_name_hash(name);
-    if (rv_namemap_get(&l->defs, name, h))
-        return false;
+/* Names the runtime may have to supply; one pass over the link's symbols
+ * answers for all of them. */
+static const char *const runtime_names[] = {
+    "_GLOBAL_OFFSET_TABLE_", "atexit", "at_quick_exit", "__tls_get_addr",
+    "_TLS_MODULE_BASE_",
+};
+enum { RUNTIME_NAME_COUNT = sizeof runtime_names / sizeof runtime_names[0] };
+
+static uint32_t scan_references(rivet_link *l) {
+    uint32_t hashes[RUNTIME_NAME_COUNT], found = 0;
+    for (int n = 0; n < RUNTIME_NAME_COUNT; n++)
+        hashes[n] = rv_name_hash(runtime_names[n]);
     for (size_t i = 0; i < l->objects.count; i++) {
         rv_object *o = l->objects.items[i];
         for (uint32_t k = o->first_global; k < o->symbol_count; k++) {
             const rv_symbol *s = &o->symbols[k];
-            if (s->hash == h && !(s->flags & (RV_SYM_LOCAL | RV_SYM_DEFINED)) &&
-                strcmp(s->name, name) == 0)
-                return true;
+            if (s->flags & (RV_SYM_LOCAL | RV_SYM_DEFINED))
+                continue;
+            for (int n = 0; n < RUNTIME_NAME_COUNT; n++)
+                if (s->hash == hashes[n] && strcmp(s->name, runtime_names[n]) == 0)
+                    found |= 1u << n;
         }
     }
-    return false;
+    return found;
+}
+
+bool rv_link_references_undefined(rivet_link *l, const char *name) {
+    if (rv_namemap_get(&l->defs, name, rv_name_hash(name)))
+        return false;
+    if (!l->runtime_refs_scanned) {
+        l->runtime_refs = scan_references(l);
+        l->runtime_refs_scanned = true;
+    }
+    for (int n = 0; n < RUNTIME_NAME_COUNT; n++)
+        if (strcmp(name, runtime_names[n]) == 0)
+            return (l->runtime_refs >> n) & 1;
+    return false; /* only runtime names are asked for */
 }
 
 static rivet_error *define(rivet_link *l, rv_symbol *s) {

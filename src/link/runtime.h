@@ -16,7 +16,8 @@
 rivet_error *rv_runtime_add(rivet_link *l);
 
 /* Does some object of the link reference `name` without any defining it?
- * (One pass over the symbols, comparing precomputed hashes.) */
+ * `name` is one of the runtime's names (runtime.c); the first call answers
+ * for all of them in one pass over the symbols. */
 bool rv_link_references_undefined(rivet_link *l, const char *name);
 
 #endif

@@ -34,6 +34,7 @@
 
 #include "controller/executor.h"
 #include "link/tls.h"
+#include "link/runtime.h"
 #include "rivet/sps.h"
 
 enum { GD_PAIR, TPOFF_WORD, DESC_PAIR, ENTRY_KINDS };
@@ -69,22 +70,10 @@ static bool is_tls_role(const rv_block *b) {
 
 /* ------------------------------------------------------------- resolution */
 
-static bool referenced_and_undefined(rivet_link *l, const char *name) {
-    if (rv_namemap_get(&l->defs, name, rv_name_hash(name)))
-        return false;
-    for (size_t i = 0; i < l->objects.count; i++) {
-        rv_object *o = l->objects.items[i];
-        for (uint32_t k = o->first_global; k < o->symbol_count; k++)
-            if (!(o->symbols[k].flags & (RV_SYM_LOCAL | RV_SYM_DEFINED)) &&
-                strcmp(o->symbols[k].name, name) == 0)
-                return true;
-    }
-    return false;
-}
 
 static rivet_error *define_hidden(rivet_link *l, const char *name,
                                   uint64_t value, uint32_t flags) {
-    if (!referenced_and_undefined(l, name))
+    if (!rv_link_references_undefined(l, name))
         return NULL;
     rv_symbol *s = rv_link_new_symbol(l, name, NULL, value,
                                       RV_SYM_DEFINED | RV_SYM_ABSOLUTE |

@@ -462,23 +462,20 @@ static rivet_error *define_symbol(elf_reader *r, uint32_t i, const Elf64_Sym *es
 static rivet_error *read_symbols(elf_reader *r) {
     rv_object *o = r->obj;
     o->symbol_count = r->sym_count;
-    o->symbols = rv_arena_calloc(&r->link->arena, r->sym_count ? r->sym_count : 1,
-                                 sizeof(rv_symbol));
+    /* not calloc: every field is written below, in the same pass */
+    o->symbols = rv_arena_alloc(&r->link->arena, (r->sym_count ? r->sym_count : 1) *
+                                                     sizeof(rv_symbol));
     if (!o->symbols)
         return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
-    o->symbols[0].name = ""; /* the null symbol */
-    o->symbols[0].flags = RV_SYM_LOCAL;
+    o->symbols[0] = (rv_symbol){.name = "", .flags = RV_SYM_LOCAL, .object = o};
     for (uint32_t i = 1; i < r->sym_count; i++) {
         Elf64_Sym es = read_sym(r, i);
         rv_symbol *sym = &o->symbols[i];
         if (es.st_name >= r->strtab_size)
             return malformed("symbol #%u: name offset 0x%x out of range", i,
                              es.st_name);
-        sym->name = r->strtab + es.st_name;
-        sym->flags = symbol_flags(&es);
-        sym->object = o;
-        sym->size = es.st_size;
-        sym->elf_index = i;
+        *sym = (rv_symbol){.name = r->strtab + es.st_name, .flags = symbol_flags(&es),
+                           .object = o, .size = es.st_size, .elf_index = i};
         if ((sym->flags & RV_SYM_SECTION) && es.st_shndx < r->shnum)
             sym->name = section_name(r, es.st_shndx);
         rivet_error *e = define_symbol(r, i, &es, sym);
@@ -486,6 +483,10 @@ static rivet_error *read_symbols(elf_reader *r) {
             return e;
         if (!(sym->flags & RV_SYM_LOCAL))
             sym->hash = rv_name_hash(sym->name);
+        if (sym->flags & RV_SYM_TLS)
+            o->has_tls = true;
+        if (sym->flags & RV_SYM_IFUNC)
+            o->has_ifunc = true;
     }
     return NULL;
 }
@@ -524,8 +525,11 @@ static rivet_error *read_one_reloc(elf_reader *r, uint32_t sec, rv_block *b,
         target->first_ref = edge;
         target->first_ref_block = b;
     }
-    if (r->arch->edge_needs(info.kind) & RV_NEEDS_LOW_MEMORY)
+    unsigned needs = r->arch->edge_needs(info.kind);
+    if (needs & RV_NEEDS_LOW_MEMORY)
         r->obj->needs_low_memory = true;
+    if (needs & RV_NEEDS_TLS)
+        r->obj->has_tls = true;
     return NULL;
 }
 
