@@ -46,16 +46,14 @@ static void put_role(rivet_sps_writer *w, const rivet_link *l, uint8_t role) {
     rivet_sps_put_range(w, r.start, r.end);
 }
 
-static rivet_error *encode(rivet_sps_writer *w, rivet_action_call *call,
-                           uint64_t fn) {
+rivet_error *rv_action_call_from_writer(rivet_sps_writer *w,
+                                        rivet_action_call *call, uint64_t fn) {
     char *data;
     size_t size;
     rivet_error *e = rivet_sps_writer_finish(w, &data, &size);
     if (e)
         return e;
-    call->fn = fn;
-    call->arg = data;
-    call->arg_size = size;
+    *call = (rivet_action_call){.fn = fn, .arg = data, .arg_size = size};
     return NULL;
 }
 
@@ -69,11 +67,11 @@ static rivet_error *eh_frame_actions(rivet_link *l, rivet_action_pair *p,
     rivet_sps_writer w;
     rivet_sps_writer_init(&w);
     rivet_sps_put_range(&w, r.start, r.end);
-    rivet_error *e = encode(&w, &p->finalize, a->register_eh_frame);
+    rivet_error *e = rv_action_call_from_writer(&w, &p->finalize, a->register_eh_frame);
     rivet_sps_writer_init(&w);
     rivet_sps_put_range(&w, r.start, r.end);
     if (!e)
-        e = encode(&w, &p->dealloc, a->deregister_eh_frame);
+        e = rv_action_call_from_writer(&w, &p->dealloc, a->deregister_eh_frame);
     return e;
 }
 
@@ -88,11 +86,11 @@ static rivet_error *initializer_actions(rivet_link *l, rivet_action_pair *p) {
     put_role(&w, l, RV_ROLE_CTORS);
     put_role(&w, l, RV_ROLE_FINI_ARRAY);
     put_role(&w, l, RV_ROLE_DTORS);
-    rivet_error *e = encode(&w, &p->finalize, a->run_initializers);
+    rivet_error *e = rv_action_call_from_writer(&w, &p->finalize, a->run_initializers);
     rivet_sps_writer_init(&w);
     rivet_sps_put_u64(&w, dso);
     if (!e)
-        e = encode(&w, &p->dealloc, a->run_finalizers);
+        e = rv_action_call_from_writer(&w, &p->dealloc, a->run_finalizers);
     return e;
 }
 
@@ -155,8 +153,8 @@ static rivet_error *copy_actions(rivet_link *l, rivet_action_pair *p) {
             rivet_sps_put_u64(&w, c->from);
             rivet_sps_put_u64(&w, to);
             rivet_sps_put_u64(&w, c->size);
-            e = k == 0 ? encode(&w, &p[i].finalize, a->copy_relocate)
-                       : encode(&w, &p[i].dealloc, a->copy_relocate_undo);
+            e = k == 0 ? rv_action_call_from_writer(&w, &p[i].finalize, a->copy_relocate)
+                       : rv_action_call_from_writer(&w, &p[i].dealloc, a->copy_relocate_undo);
         }
     }
     return e;

@@ -7,17 +7,13 @@
  * deinitialized, the allocation returns to its slab, COMDAT claims are
  * dropped and nothing is published.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "controller/executor.h"
 #include "link/link.h"
+#include "sys/sys.h"
 #include "link/tls.h"
 
 static rivet_error *nomem(void) {
@@ -48,8 +44,7 @@ rivet_error *rivet_jit_create(rivet_executor *ex, rivet_jit **out) {
 }
 
 static void free_input(rv_input *in) {
-    if (in->mapping)
-        munmap(in->mapping, in->mapping_size);
+    rv_sys_unmap_file(in->mapping, in->mapping_size);
     free(in->name);
 }
 
@@ -168,28 +163,15 @@ rivet_error *rivet_jit_add_buffer(rivet_jit *jit, const char *name,
 }
 
 static rivet_error *map_file(const char *path, rv_input *in) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return rivet_error_from_errno(errno, "%s: cannot open", path);
-    struct stat st;
-    rivet_error *e = NULL;
-    if (fstat(fd, &st) != 0)
-        e = rivet_error_from_errno(errno, "%s: cannot stat", path);
-    else if (!S_ISREG(st.st_mode))
-        e = rivet_error_create(RIVET_ERR_IO, "%s: not a regular file", path);
-    else if (st.st_size > 0) {
-        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE,
-                       fd, 0);
-        if (p == MAP_FAILED)
-            e = rivet_error_from_errno(errno, "%s: cannot map", path);
-        else {
-            in->mapping = p;
-            in->mapping_size = (size_t)st.st_size;
-            in->data = p;
-            in->size = (size_t)st.st_size;
-        }
+    const uint8_t *data;
+    size_t size;
+    rivet_error *e = rv_sys_map_file(path, &data, &size);
+    if (!e) {
+        in->mapping = (void *)data;
+        in->mapping_size = size;
+        in->data = data;
+        in->size = size;
     }
-    close(fd);
     return e;
 }
 

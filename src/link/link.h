@@ -151,6 +151,11 @@ rv_block *rv_link_new_block(rivet_link *l, const char *name, uint64_t size,
 rv_symbol *rv_link_new_symbol(rivet_link *l, const char *name, rv_block *b,
                               uint64_t offset, uint32_t flags);
 
+/* Finish an SPS writer into an allocation action's call (arg malloc'd). */
+typedef struct rivet_sps_writer rivet_sps_writer;
+rivet_error *rv_action_call_from_writer(rivet_sps_writer *w,
+                                        rivet_action_call *call, uint64_t fn);
+
 /* Memory: sub-allocation from the executor's slabs. */
 rivet_error *rv_memory_allocate(rivet_jit *jit, uint64_t size,
                                 rivet_placement placement, rv_slab **slab,

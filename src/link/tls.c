@@ -377,17 +377,6 @@ rivet_error *rv_tls_edge_values(rivet_link *l, const rv_edge *e,
 
 /* --------------------------------------------------------------- finalize */
 
-static rivet_error *encode(rivet_sps_writer *w, rivet_action_call *call,
-                           uint64_t fn) {
-    char *data;
-    size_t size;
-    rivet_error *e = rivet_sps_writer_finish(w, &data, &size);
-    if (e)
-        return e;
-    *call = (rivet_action_call){.fn = fn, .arg = data, .arg_size = size};
-    return NULL;
-}
-
 rivet_error *rv_tls_add_actions(rivet_link *l, rivet_action_pair *p,
                                 size_t *count) {
     struct rv_tls_link *t = l->tls;
@@ -400,11 +389,11 @@ rivet_error *rv_tls_add_actions(rivet_link *l, rivet_action_pair *p,
     rivet_sps_put_u64(&w, t->key);
     rivet_sps_put_u64(&w, t->image);
     rivet_sps_put_u64(&w, t->image_size);
-    rivet_error *e = encode(&w, &pair->finalize, a->tls_register);
+    rivet_error *e = rv_action_call_from_writer(&w, &pair->finalize, a->tls_register);
     rivet_sps_writer_init(&w);
     rivet_sps_put_u64(&w, t->key);
     if (!e)
-        e = encode(&w, &pair->dealloc, a->tls_unregister);
+        e = rv_action_call_from_writer(&w, &pair->dealloc, a->tls_unregister);
     else
         rivet_sps_writer_reset(&w);
     return e;

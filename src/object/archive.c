@@ -11,14 +11,11 @@
  */
 #include "object/archive.h"
 
-#include <errno.h>
-#include <fcntl.h>
+#include "sys/sys.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 enum { AR_MAGIC_SIZE = 8, AR_HEADER_SIZE = 60 };
 
@@ -285,8 +282,7 @@ rivet_error *rv_archive_open(rv_archive *a, rv_arena *arena, const char *path,
 
 void rv_archive_free(rv_archive *a) {
     for (size_t i = 0; i < a->member_count; i++)
-        if (a->members[i]->mapping)
-            munmap(a->members[i]->mapping, a->members[i]->mapping_size);
+        rv_sys_unmap_file(a->members[i]->mapping, a->members[i]->mapping_size);
     free(a->members);
     rv_namemap_free(&a->index);
 }
@@ -298,26 +294,17 @@ rv_archive_member *rv_archive_find(rv_archive *a, const char *name, uint32_t has
 rivet_error *rv_archive_member_load(rv_archive *a, rv_archive_member *m) {
     if (!a->thin || m->data)
         return NULL;
-    int fd = open(m->name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return rivet_error_from_errno(errno, "%s: thin archive member %s", a->path,
-                                      m->name);
-    struct stat st;
-    rivet_error *e = NULL;
-    if (fstat(fd, &st) != 0 || st.st_size <= 0)
-        e = rivet_error_create(RIVET_ERR_IO, "%s: thin archive member %s is empty "
-                               "or unreadable", a->path, m->name);
-    else {
-        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED)
-            e = rivet_error_from_errno(errno, "%s: mapping %s", a->path, m->name);
-        else {
-            m->mapping = p;
-            m->mapping_size = (size_t)st.st_size;
-            m->data = p;
-            m->size = (size_t)st.st_size;
-        }
-    }
-    close(fd);
-    return e;
+    const uint8_t *data;
+    size_t size;
+    rivet_error *e = rv_sys_map_file(m->name, &data, &size);
+    if (e)
+        return rivet_error_wrap(e, "%s: thin archive member", a->path);
+    if (!size)
+        return rivet_error_create(RIVET_ERR_IO, "%s: thin archive member %s is empty",
+                                  a->path, m->name);
+    m->mapping = (void *)data;
+    m->mapping_size = size;
+    m->data = data;
+    m->size = size;
+    return NULL;
 }

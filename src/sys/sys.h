@@ -78,6 +78,11 @@ rivet_error *rv_sys_start_thread(void (*fn)(void *), void *arg);
 /* The LLVM-style target triple of this process ("x86_64-unknown-linux-gnu"). */
 const char *rv_sys_target_triple(void);
 
+/* Map a regular file read-only (empty files give data NULL, size 0);
+ * unmap with rv_sys_unmap_file. */
+rivet_error *rv_sys_map_file(const char *path, const uint8_t **data, size_t *size);
+void rv_sys_unmap_file(const void *data, size_t size);
+
 /* The demangled form of a C++ name (malloc'd), or NULL when the name is
  * not mangled or libstdc++ is not available. */
 char *rv_sys_demangle(const char *name);
