@@ -9,7 +9,8 @@
 #
 # Substitutions: %rivet, %cc (gcc), %clang (clang-14), %e2e (the end-to-end
 # comparison script), %expect_exit (exact exit status check), %corrupt
-# (patch a field of an ELF file), %python; FileCheck, llvm-mc, split-file,
+# (patch a field of an ELF file), %ar_edit (patch an ar member header),
+# %python; FileCheck, llvm-mc, split-file,
 # yaml2obj, llvm-objdump and not with full llvm-14 paths.
 
 import os
@@ -71,6 +72,8 @@ config.substitutions.append(
                                                      'expect-exit.py'))))
 config.substitutions.append(
     ('%corrupt', '%s %s' % (python, os.path.join(tools_dir, 'corrupt.py'))))
+config.substitutions.append(
+    ('%ar_edit', '%s %s' % (python, os.path.join(tools_dir, 'ar-edit.py'))))
 
 
 def tool_subst(name, replacement):
