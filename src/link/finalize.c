@@ -176,7 +176,8 @@ rivet_error *rv_link_finalize(rivet_link *l) {
         e = rv_tls_add_actions(l, actions, &nact);   /* link/tls.c */
     }
     if (!e)
-        e = rv_ifunc_add_actions(l, actions, &nact); /* link/ifunc.c */
+        e = l->jit->skip_initializers ? NULL /* no code of the link runs */
+                                      : rv_ifunc_add_actions(l, actions, &nact);
     if (!e && !l->jit->skip_initializers) {
         e = initializer_actions(l, &actions[nact]);
         nact++;
