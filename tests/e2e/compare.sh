@@ -1,6 +1,6 @@
 #!/bin/bash
-# tests/e2e/compare.sh — run a C program natively and under rivet; the two
-# runs must agree on stdout, stderr and exit status.
+# tests/e2e/compare.sh — run a C or C++ program natively and under rivet;
+# the two runs must agree on stdout, stderr and exit status.
 #
 #   compare.sh --rivet PATH [options] PROGRAM_DIR
 #
@@ -9,18 +9,24 @@
 #   --cflags FLAGS   extra compile flags for this program (word-split)
 #   --args "A B"     program arguments (word-split)
 #   --env NAME=VAL   set in both runs' environment (repeatable)
+#   --libs "L1 L2"   link inputs after the objects, for both runs, e.g.
+#                    "/usr/lib/x86_64-linux-gnu/libz.a -lm" (word-split)
 #   --status N       the native run must also exit with status N
-#   --only "CC OPT VARIANT"  run one configuration instead of the matrix
+#   --only "CC OPT VARIANT"  run this configuration instead of the matrix
+#                    (repeatable: the configurations given, in order)
 #
 # RIVET_EXECUTORS="in-process spawn" runs the rivet side once per executor
 # kind (rivet run --executor=KIND), each compared with the native run;
 # default: in-process only.
 #
-# Every *.c in PROGRAM_DIR is compiled with -c into its own object; the
-# objects are linked natively with the same compiler and run, then given to
-# `rivet run` in the same order. The matrix is {gcc, clang-14} x {-O0, -O2}
-# x {pie (the default), pic (-fPIC), nopic (-fno-pic, linked -no-pie),
-# debug (-g), sections (-ffunction-sections -fdata-sections)}.
+# Every *.c (and *.cc, *.cpp) in PROGRAM_DIR is compiled with -c into its
+# own object; the objects are linked natively with the same compiler and
+# run, then given to `rivet run` in the same order. C++ sources are compiled
+# with the configuration's C++ compiler (gcc: g++, clang-14: clang++-14),
+# which then also links natively; CC in --only names the C compiler.
+# The matrix is {gcc, clang-14} x {-O0, -O2} x {pie (the default), pic
+# (-fPIC), nopic (-fno-pic, linked -no-pie), debug (-g), sections
+# (-ffunction-sections -fdata-sections)}.
 # E2E_MATRIX=quick runs only gcc -O0 pie (for a fast edit-run loop).
 #
 # Both runs get argv[0] "prog", the same arguments and environment, stdin
@@ -28,8 +34,9 @@
 # 1 otherwise (with a diff per mismatch), 2 on a usage or build error.
 set -u
 
-rivet="" work="" cflags="" args="" only="" want_status=""
+rivet="" work="" cflags="" args="" libs="" want_status=""
 envs=()
+only=()
 positional=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -38,7 +45,8 @@ while [ $# -gt 0 ]; do
     --cflags) cflags=$2; shift 2 ;;
     --args) args=$2; shift 2 ;;
     --env) envs+=("$2"); shift 2 ;;
-    --only) only=$2; shift 2 ;;
+    --only) only+=("$2"); shift 2 ;;
+    --libs) libs=$2; shift 2 ;;
     --status) want_status=$2; shift 2 ;;
     -*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
     *) positional+=("$1"); shift ;;
@@ -56,13 +64,27 @@ fi
 mkdir -p "$work" || exit 2
 work=$(cd "$work" && pwd)
 
-srcs=()
-for f in "$prog_dir"/*.c; do [ -e "$f" ] && srcs+=("$f"); done
-[ ${#srcs[@]} -gt 0 ] || { echo "compare.sh: no .c files in $prog_dir" >&2; exit 2; }
+srcs=() csrcs=() cxxsrcs=()
+for f in "$prog_dir"/*.c "$prog_dir"/*.cc "$prog_dir"/*.cpp; do
+    [ -e "$f" ] || continue
+    srcs+=("$f")
+    case $f in *.c) csrcs+=("$f") ;; *) cxxsrcs+=("$f") ;; esac
+done
+[ ${#srcs[@]} -gt 0 ] || { echo "compare.sh: no .c/.cc/.cpp files in $prog_dir" >&2; exit 2; }
 objs=()
-for f in "${srcs[@]}"; do b=${f##*/}; objs+=("${b%.c}.o"); done
+for f in "${srcs[@]}"; do b=${f##*/}; objs+=("${b%.*}.o"); done
 read -r -a prog_args <<<"$args"
 read -r -a extra_cflags <<<"$cflags"
+read -r -a link_libs <<<"$libs"
+
+# cxx_for CC — the C++ compiler that goes with the C compiler CC.
+cxx_for() {
+    case ${1##*/} in
+    gcc*) echo "${1%gcc*}g++${1##*gcc}" ;;
+    clang*) echo "${1%clang*}clang++${1##*clang}" ;;
+    *) echo c++ ;;
+    esac
+}
 
 ulimit -c 0 2>/dev/null   # aborting programs must not leave core files
 
@@ -84,9 +106,16 @@ run_one() {
     read -r -a flags <<<"$opt $(variant_flags "$variant")"
     ldflags=()
     [ "$variant" = nopic ] && ldflags=(-no-pie)
-    local label="$(basename "$cc") $opt $variant"
-    if ! (cd "$dir" && "$cc" "${flags[@]}" "${extra_cflags[@]}" -c "${srcs[@]}" \
-            && "$cc" "${ldflags[@]}" "${objs[@]}" -o prog) >"$dir/build.log" 2>&1; then
+    local label="$(basename "$cc") $opt $variant" cxx linker=$cc
+    cxx=$(cxx_for "$cc")
+    [ ${#cxxsrcs[@]} -gt 0 ] && linker=$cxx
+    if ! (cd "$dir" &&
+            { [ ${#csrcs[@]} = 0 ] ||
+              "$cc" "${flags[@]}" "${extra_cflags[@]}" -c "${csrcs[@]}"; } &&
+            { [ ${#cxxsrcs[@]} = 0 ] ||
+              "$cxx" "${flags[@]}" "${extra_cflags[@]}" -c "${cxxsrcs[@]}"; } &&
+            "$linker" "${ldflags[@]}" "${objs[@]}" "${link_libs[@]}" -o prog) \
+            >"$dir/build.log" 2>&1; then
         echo "FAIL $label: native build failed:"; sed 's/^/  /' "$dir/build.log"
         return 1
     fi
@@ -112,7 +141,8 @@ compare_rivet() {
     [ "$kind" = in-process ] || suffix=".$kind"
     local out=$dir/rivet$suffix.out err=$dir/rivet$suffix.err
     (cd "$dir" && exec env "${envs[@]}" timeout -k 5 60 \
-        "$rivet" run --executor="$kind" --argv0 prog "${objs[@]}" -- "${prog_args[@]}") \
+        "$rivet" run --executor="$kind" --argv0 prog "${objs[@]}" "${link_libs[@]}" \
+            -- "${prog_args[@]}") \
         >"$out" 2>"$err" </dev/null
     st_rivet=$?
     [ "$st_native" = "$st_rivet" ] || bad=1
@@ -125,7 +155,7 @@ compare_rivet() {
         return 0
     fi
     echo "FAIL $lbl: native exit $st_native, rivet exit $st_rivet"
-    echo "  rivet run --executor=$kind --argv0 prog ${objs[*]} -- ${prog_args[*]}   (in $dir)"
+    echo "  rivet run --executor=$kind --argv0 prog ${objs[*]} ${link_libs[*]} -- ${prog_args[*]}   (in $dir)"
     diff -u --label native.stdout --label rivet.stdout \
         "$dir/native.out" "$out" | head -40 | sed 's/^/  /'
     diff -u --label native.stderr --label rivet.stderr \
@@ -133,8 +163,8 @@ compare_rivet() {
     return 1
 }
 
-if [ -n "$only" ]; then
-    configs=("$only")
+if [ ${#only[@]} -gt 0 ]; then
+    configs=("${only[@]}")
 elif [ "${E2E_MATRIX:-}" = quick ]; then
     configs=("gcc -O0 pie")
 else

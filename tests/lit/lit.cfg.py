@@ -10,7 +10,7 @@
 # Substitutions: %rivet, %cc (gcc), %clang (clang-14), %e2e (the end-to-end
 # comparison script), %expect_exit (exact exit status check), %corrupt
 # (patch a field of an ELF file), %ar_edit (patch an ar member header),
-# %python; FileCheck, llvm-mc, split-file,
+# %syslibs (the directory of the distribution's static libraries), %python; FileCheck, llvm-mc, split-file,
 # yaml2obj, llvm-objdump and not with full llvm-14 paths.
 
 import os
@@ -72,6 +72,13 @@ config.substitutions.append(
                                                      'expect-exit.py'))))
 config.substitutions.append(
     ('%corrupt', '%s %s' % (python, os.path.join(tools_dir, 'corrupt.py'))))
+# Static libraries of the distribution (scripts/install-deps.sh installs
+# the -dev packages); each present one is a feature, e.g. REQUIRES: libz.a.
+syslibs = '/usr/lib/x86_64-linux-gnu'
+config.substitutions.append(('%syslibs', syslibs))
+for lib in ['libsqlite3.a', 'libz.a', 'libbz2.a', 'libexpat.a', 'libcrypto.a']:
+    if os.path.exists(os.path.join(syslibs, lib)):
+        config.available_features.add(lib)
 config.substitutions.append(
     ('%ar_edit', '%s %s' % (python, os.path.join(tools_dir, 'ar-edit.py'))))
 
