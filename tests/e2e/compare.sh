@@ -79,11 +79,13 @@ read -r -a link_libs <<<"$libs"
 
 # cxx_for CC — the C++ compiler that goes with the C compiler CC.
 cxx_for() {
-    case ${1##*/} in
-    gcc*) echo "${1%gcc*}g++${1##*gcc}" ;;
-    clang*) echo "${1%clang*}clang++${1##*clang}" ;;
-    *) echo c++ ;;
+    local b=${1##*/} cxx
+    case $b in
+    gcc*) cxx=g++${b#gcc} ;;
+    clang*) cxx=clang++${b#clang} ;;
+    *) cxx=c++ ;;
     esac
+    command -v "$cxx" || echo "$cxx"
 }
 
 ulimit -c 0 2>/dev/null   # aborting programs must not leave core files
