@@ -7,7 +7,8 @@
 #                 compared with the native run (default: "in-process spawn";
 #                 e.g. --param executors=in-process for a quicker run)
 #
-# Substitutions: %rivet, %cc (gcc), %clang (clang-14), %e2e (the end-to-end
+# Substitutions: %rivet, %cc (gcc), %clang (clang-14), %cxx (g++),
+# %clangxx (clang++-14), %e2e (the end-to-end
 # comparison script), %expect_exit (exact exit status check), %corrupt
 # (patch a field of an ELF file), %ar_edit (patch an ar member header),
 # %syslibs (the directory of the distribution's static libraries), %python; FileCheck, llvm-mc, split-file,
@@ -61,8 +62,11 @@ filecheck = ('%s --implicit-check-not=Sanitizer '
              '--implicit-check-not="runtime error:"' % llvm_tool('FileCheck'))
 
 config.substitutions.append(('%rivet', rivet_cmd))
+# (before %clang, which is a prefix of it)
+config.substitutions.append(('%clangxx', '/usr/bin/clang++-14'))
 config.substitutions.append(('%clang', '/usr/bin/clang-14'))
 config.substitutions.append(('%cc', '/usr/bin/gcc'))
+config.substitutions.append(('%cxx', '/usr/bin/g++'))
 config.substitutions.append(('%python', python))
 config.substitutions.append(
     ('%e2e', 'bash %s --rivet %s' % (os.path.join(repo_root, 'tests', 'e2e',
