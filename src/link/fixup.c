@@ -11,6 +11,7 @@
 
 #include "arch/x86_64.h"
 #include "link/link.h"
+#include "sys/sys.h"
 #include "link/tls.h"
 
 uint64_t rv_symbol_address(const rv_symbol *s) {
@@ -87,15 +88,53 @@ static rivet_error *apply_block(rivet_link *l, rv_block *b) {
     return NULL;
 }
 
+/* Fixups of different blocks write different bytes and only read the
+ * graph, so large links apply them on two threads. (Not with TLS: its GOT
+ * lookups are not read-only.) */
+typedef struct fixup_half {
+    rivet_link *l;
+    rv_block **blocks;
+    size_t begin, end;
+    rivet_error *error;
+} fixup_half;
+
+enum { PARALLEL_MIN_EDGES = 32 * 1024 };
+
+static void apply_half(void *p) {
+    fixup_half *h = p;
+    for (size_t i = h->begin; i < h->end && !h->error; i++)
+        h->error = apply_block(h->l, h->blocks[i]);
+}
+
 rivet_error *rv_link_fixup(rivet_link *l) {
-    for (int s = 0; s < RV_SEG_COUNT; s++) {
-        rv_segment_layout *seg = &l->segments[s];
-        for (size_t i = 0; i < seg->blocks.count; i++) {
-            rivet_error *e = apply_block(l, seg->blocks.items[i]);
-            if (e)
-                return e;
-            l->stats.relocations += ((rv_block *)seg->blocks.items[i])->edge_count;
+    size_t n = 0;
+    uint64_t edges = 0;
+    for (int s = 0; s < RV_SEG_COUNT; s++)
+        n += l->segments[s].blocks.count;
+    rv_block **blocks = rv_arena_alloc(&l->arena, (n ? n : 1) * sizeof *blocks);
+    if (!blocks)
+        return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+    n = 0;
+    for (int s = 0; s < RV_SEG_COUNT; s++)
+        for (size_t i = 0; i < l->segments[s].blocks.count; i++) {
+            blocks[n] = l->segments[s].blocks.items[i];
+            edges += blocks[n++]->edge_count;
         }
+    l->stats.relocations = edges;
+    size_t split = 0;
+    for (uint64_t half = 0; split < n && half < edges / 2; split++)
+        half += blocks[split]->edge_count;
+    fixup_half first = {l, blocks, 0, split, NULL}, second = {l, blocks, split, n, NULL};
+    if (edges >= PARALLEL_MIN_EDGES && !l->tls)
+        rv_sys_run_pair(apply_half, &first, &second);
+    else {
+        first.end = n;
+        apply_half(&first);
     }
-    return NULL;
+    /* report the first failure in block order, as a serial pass would */
+    if (first.error) {
+        rivet_error_free(second.error);
+        return first.error;
+    }
+    return second.error;
 }

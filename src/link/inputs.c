@@ -15,6 +15,7 @@
 #include "controller/executor.h"
 #include "link/link.h"
 #include "object/archive.h"
+#include "sys/sys.h"
 
 typedef struct input_state {
     rivet_link *l;
@@ -122,8 +123,90 @@ static rivet_error *read_archive(input_state *st, rv_input *in) {
     return e;
 }
 
+/* ------------------------------------------------------ parallel batches */
+
+/* Consecutive plain objects are read in two phases: headers in input order
+ * (they decide COMDAT groups), then contents split over two threads by
+ * size, each with its own arena. Selection sets are updated afterwards, in
+ * input order, so the result is the same as reading one by one. */
+typedef struct batch {
+    rivet_link *l;
+    rv_object **objects;
+    elf_reader **readers;
+    rivet_error **errors;
+    size_t count, capacity;
+    uint64_t bytes;
+} batch;
+
+typedef struct batch_half {
+    batch *b;
+    size_t begin, end;
+    rv_arena *arena;
+} batch_half;
+
+enum { PARALLEL_MIN_BYTES = 512 * 1024 };
+
+static void read_half(void *p) {
+    batch_half *h = p;
+    for (size_t i = h->begin; i < h->end; i++)
+        h->b->errors[i] = rv_elf_read_contents(h->b->readers[i], h->arena);
+}
+
+static rivet_error *batch_add(input_state *st, batch *b, const char *name,
+                              const uint8_t *data, size_t size) {
+    rivet_link *l = st->l;
+    if (b->count == b->capacity) {
+        size_t cap = b->capacity ? 2 * b->capacity : 64;
+        rv_object **o = rv_arena_alloc(&l->arena, cap * sizeof *o);
+        elf_reader **r = rv_arena_alloc(&l->arena, cap * sizeof *r);
+        rivet_error **e = rv_arena_calloc(&l->arena, cap, sizeof *e);
+        if (!o || !r || !e)
+            return nomem();
+        if (b->count) {
+            memcpy(o, b->objects, b->count * sizeof *o);
+            memcpy(r, b->readers, b->count * sizeof *r);
+        }
+        b->objects = o, b->readers = r, b->errors = e, b->capacity = cap;
+    }
+    rv_object *obj = rv_arena_calloc(&l->arena, 1, sizeof *obj);
+    if (!obj || !rv_ptrvec_push(&l->objects, obj))
+        return nomem();
+    *obj = (rv_object){.name = name, .data = data, .size = size};
+    l->stats.objects++;
+    b->objects[b->count] = obj;
+    b->bytes += size;
+    return rv_elf_read_headers(l, obj, &b->readers[b->count++]);
+}
+
+/* Read the contents of every object in the batch, then note them. */
+static rivet_error *batch_flush(input_state *st, batch *b) {
+    size_t n = b->count, split = 0;
+    uint64_t half = 0;
+    while (split < n && half < b->bytes / 2)
+        half += b->objects[split++]->size;
+    batch_half first = {b, 0, split, &st->l->arena};
+    batch_half second = {b, split, n, &st->l->worker_arena};
+    if (b->bytes >= PARALLEL_MIN_BYTES && split < n)
+        rv_sys_run_pair(read_half, &first, &second);
+    else {
+        first.end = n;
+        read_half(&first);
+    }
+    rivet_error *e = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!e)
+            e = b->errors[i] ? b->errors[i] : note_object(st, b->objects[i]);
+        else
+            rivet_error_free(b->errors[i]);
+    }
+    b->count = 0;
+    b->bytes = 0;
+    return e;
+}
+
 rivet_error *rv_link_read_inputs(rivet_link *l) {
     input_state st = {.l = l};
+    batch b = {.l = l};
     rv_namemap_init(&st.defined);
     rv_namemap_init(&st.undefined);
     rivet_error *e = NULL;
@@ -135,12 +218,15 @@ rivet_error *rv_link_read_inputs(rivet_link *l) {
         rv_input *in = &l->inputs[i];
         st.track = last_archive != SIZE_MAX && i <= last_archive;
         if (rv_is_archive(in->data, in->size)) {
-            e = read_archive(&st, in);
+            e = batch_flush(&st, &b);
+            if (!e)
+                e = read_archive(&st, in);
         } else {
-            e = read_object(&st, in->name, in->data, in->size);
-            l->stats.objects++;
+            e = batch_add(&st, &b, in->name, in->data, in->size);
         }
     }
+    if (!e)
+        e = batch_flush(&st, &b);
     rv_namemap_free(&st.defined);
     rv_namemap_free(&st.undefined);
     return e;

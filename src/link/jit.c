@@ -69,6 +69,7 @@ static void free_link(rivet_link *l) {
     rv_namemap_free(&l->defs);
     rv_namemap_free(&l->imports);
     rv_arena_free(&l->arena);
+    rv_arena_free(&l->worker_arena);
     free(l);
 }
 
@@ -313,6 +314,7 @@ static rivet_link *start_link(rivet_jit *jit) {
     if (!l)
         return NULL;
     rv_arena_init(&l->arena);
+    rv_arena_init(&l->worker_arena);
     l->jit = jit;
     l->id = ++jit->next_link_id;
     l->inputs = jit->pending;

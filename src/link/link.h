@@ -71,6 +71,7 @@ struct rivet_link {
     rivet_jit *jit;
     uint32_t id;
     rv_arena arena;
+    rv_arena worker_arena;       /* nodes of objects read on a second thread */
     const rv_arch *arch;
     rv_input *inputs;
     size_t input_count;
@@ -133,6 +134,11 @@ struct rivet_jit {
 rivet_error *rv_link_read_inputs(rivet_link *l); /* objects and archives */
 void rv_link_free_archives(rivet_link *l);
 rivet_error *rv_elf_read_object(rivet_link *l, rv_object *obj);
+/* The same in two phases (object/elf.c): headers in input order, then
+ * contents, which may run on another thread with its own arena. */
+typedef struct elf_reader elf_reader;
+rivet_error *rv_elf_read_headers(rivet_link *l, rv_object *obj, elf_reader **r);
+rivet_error *rv_elf_read_contents(elf_reader *r, rv_arena *arena);
 rivet_error *rv_link_resolve(rivet_link *l);
 rivet_error *rv_link_build_passes(rivet_link *l);
 rivet_error *rv_link_prune_eh_frames(rivet_link *l); /* FDEs of dropped COMDATs */

@@ -20,8 +20,9 @@
 #include "link/link.h"
 #include "support/namemap.h"
 
-typedef struct elf_reader {
+struct elf_reader {
     rivet_link *link;
+    rv_arena *arena;       /* where this object's nodes go */
     rv_object *obj;
     const rv_arch *arch;
     Elf64_Ehdr eh;
@@ -36,7 +37,7 @@ typedef struct elf_reader {
     uint64_t strtab_size;
     const uint8_t *shndx;  /* SHT_SYMTAB_SHNDX contents, or NULL */
     uint8_t *discarded;    /* per section: member of a dropped COMDAT group */
-} elf_reader;
+};
 
 static rivet_error *malformed(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -115,8 +116,8 @@ static rivet_error *read_section_headers(elf_reader *r) {
                          "past the end of the file", (unsigned long long)n,
                          (unsigned long long)off);
     r->shnum = (uint32_t)n;
-    r->sh = rv_arena_alloc(&r->link->arena, n * sizeof(Elf64_Shdr));
-    r->discarded = rv_arena_calloc(&r->link->arena, n, 1);
+    r->sh = rv_arena_alloc(r->arena, n * sizeof(Elf64_Shdr));
+    r->discarded = rv_arena_calloc(r->arena, n, 1);
     if (!r->sh || !r->discarded)
         return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
     memcpy(r->sh, o->data + off, n * sizeof(Elf64_Shdr));
@@ -338,7 +339,7 @@ static rivet_error *make_block(elf_reader *r, uint32_t i) {
         return in_section(r, i, rivet_error_create(RIVET_ERR_UNSUPPORTED,
             "section is both writable and executable; rivet never maps "
             "memory that is both"));
-    rv_block *b = rv_arena_calloc(&r->link->arena, 1, sizeof *b);
+    rv_block *b = rv_arena_calloc(r->arena, 1, sizeof *b);
     if (!b)
         return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
     b->object = r->obj;
@@ -363,7 +364,7 @@ static rivet_error *make_block(elf_reader *r, uint32_t i) {
 
 static rivet_error *create_blocks(elf_reader *r) {
     r->obj->section_count = r->shnum;
-    r->obj->blocks = rv_arena_calloc(&r->link->arena, r->shnum, sizeof(rv_block *));
+    r->obj->blocks = rv_arena_calloc(r->arena, r->shnum, sizeof(rv_block *));
     if (!r->obj->blocks)
         return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
     for (uint32_t i = 1; i < r->shnum; i++) {
@@ -463,7 +464,7 @@ static rivet_error *read_symbols(elf_reader *r) {
     rv_object *o = r->obj;
     o->symbol_count = r->sym_count;
     /* not calloc: every field is written below, in the same pass */
-    o->symbols = rv_arena_alloc(&r->link->arena, (r->sym_count ? r->sym_count : 1) *
+    o->symbols = rv_arena_alloc(r->arena, (r->sym_count ? r->sym_count : 1) *
                                                      sizeof(rv_symbol));
     if (!o->symbols)
         return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
@@ -551,7 +552,7 @@ static rivet_error *read_rela_section(elf_reader *r, uint32_t sec) {
     if (b->edges)
         return in_section(r, sec, malformed("second relocation section for %s",
                                             b->name));
-    b->edges = rv_arena_alloc(&r->link->arena, (n ? n : 1) * sizeof(rv_edge));
+    b->edges = rv_arena_alloc(r->arena, (n ? n : 1) * sizeof(rv_edge));
     if (!b->edges)
         return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
     const uint8_t *p = r->obj->data + s->sh_offset;
@@ -581,19 +582,38 @@ static rivet_error *read_relocations(elf_reader *r) {
     return NULL;
 }
 
-rivet_error *rv_elf_read_object(rivet_link *l, rv_object *obj) {
-    elf_reader r = {.link = l, .obj = obj};
-    rivet_error *e = check_header(&r);
-    if (!e) e = read_section_headers(&r);
-    if (!e) e = check_overlaps(&r);
-    if (!e) e = find_symbol_table(&r);
-    if (!e) e = read_groups(&r);
-    if (!e) e = create_blocks(&r);
-    if (!e) e = read_symbols(&r);
-    if (!e) e = read_relocations(&r);
+/* Phase one, in input order: everything that decides between objects
+ * (the machine, COMDAT claims). Cheap: headers only. */
+rivet_error *rv_elf_read_headers(rivet_link *l, rv_object *obj, elf_reader **out) {
+    elf_reader *r = rv_arena_calloc(&l->arena, 1, sizeof *r);
+    if (!r)
+        return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+    *r = (elf_reader){.link = l, .arena = &l->arena, .obj = obj};
+    rivet_error *e = check_header(r);
+    if (!e) e = read_section_headers(r);
+    if (!e) e = check_overlaps(r);
+    if (!e) e = find_symbol_table(r);
+    if (!e) e = read_groups(r);
+    *out = r;
+    return rivet_error_wrap(e, "%s", obj->name);
+}
+
+/* Phase two: blocks, symbols and edges. Touches only this object and
+ * `arena`, so objects can be read in parallel. */
+rivet_error *rv_elf_read_contents(elf_reader *r, rv_arena *arena) {
+    r->arena = arena;
+    rivet_error *e = create_blocks(r);
+    if (!e) e = read_symbols(r);
+    if (!e) e = read_relocations(r);
     if (!e) {
-        obj->first_global = r.symtab_index ? r.sh[r.symtab_index].sh_info : 0;
+        r->obj->first_global = r->symtab_index ? r->sh[r->symtab_index].sh_info : 0;
         return NULL;
     }
-    return rivet_error_wrap(e, "%s", obj->name);
+    return rivet_error_wrap(e, "%s", r->obj->name);
+}
+
+rivet_error *rv_elf_read_object(rivet_link *l, rv_object *obj) {
+    elf_reader *r;
+    rivet_error *e = rv_elf_read_headers(l, obj, &r);
+    return e ? e : rv_elf_read_contents(r, &l->arena);
 }

@@ -78,6 +78,10 @@ rivet_error *rv_sys_start_thread(void (*fn)(void *), void *arg);
 /* The LLVM-style target triple of this process ("x86_64-unknown-linux-gnu"). */
 const char *rv_sys_target_triple(void);
 
+/* Run fn(first) on the calling thread and fn(second) on another, and
+ * return when both are done (both on the caller if no thread can be made). */
+void rv_sys_run_pair(void (*fn)(void *), void *first, void *second);
+
 /* Map a regular file read-only (empty files give data NULL, size 0);
  * unmap with rv_sys_unmap_file. */
 rivet_error *rv_sys_map_file(const char *path, const uint8_t **data, size_t *size);
