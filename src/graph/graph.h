@@ -85,6 +85,7 @@ enum rv_symbol_flags {
     RV_SYM_SECTION = 1 << 12, /* STT_SECTION */
     RV_SYM_DISCARDED = 1 << 13, /* local, in a dropped COMDAT group's section */
     RV_SYM_REACH32 = 1 << 14,   /* host symbol named by a direct 32-bit edge */
+    RV_SYM_REFERENCED = 1 << 15, /* some relocation names it */
 };
 
 struct rv_symbol {
@@ -98,9 +99,6 @@ struct rv_symbol {
     rv_symbol *def;        /* resolution: the definition this name binds to */
     uint32_t got_index;    /* valid with NEEDS_GOT */
     uint32_t stub_index;   /* valid with NEEDS_STUB */
-    uint32_t elf_index;    /* index in the input symbol table */
-    const rv_edge *first_ref; /* for "referenced from" in messages */
-    const rv_block *first_ref_block;
 };
 
 struct rv_object {

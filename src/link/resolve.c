@@ -175,7 +175,8 @@ static rivet_error *bind_locally(rivet_link *l, rv_symbol *s, rv_namemap *open,
     if (!slot || (pending && !rv_ptrvec_push(pending, s)))
         return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
     const rv_symbol *seen = slot->value;
-    if (!seen || (seen->flags & RV_SYM_WEAK) || (!seen->first_ref && s->first_ref))
+    if (!seen || (seen->flags & RV_SYM_WEAK) ||
+        (!(seen->flags & RV_SYM_REFERENCED) && (s->flags & RV_SYM_REFERENCED)))
         slot->value = s; /* remember a strong, used reference if there is one */
     return NULL;
 }
@@ -287,6 +288,23 @@ static int compare_refs(const void *a, const void *b) {
     return strcmp(x->name, y->name);
 }
 
+/* The first edge of the symbol's object that names it (messages only, so
+ * found by a scan rather than recorded for every symbol). */
+static bool first_reference(const rv_symbol *s, const rv_block **block,
+                            const rv_edge **edge) {
+    const rv_object *o = s->object;
+    for (uint32_t k = 0; o && k < o->section_count; k++) {
+        const rv_block *b = o->blocks ? o->blocks[k] : NULL;
+        for (uint32_t i = 0; b && i < b->edge_count; i++)
+            if (b->edges[i].target == s) {
+                *block = b;
+                *edge = &b->edges[i];
+                return true;
+            }
+    }
+    return false;
+}
+
 static rivet_error *undefined_error(rv_ptrvec *missing) {
     qsort(missing->items, missing->count, sizeof(void *), compare_refs);
     size_t cap = 1024 * missing->count + 64, len = 0;
@@ -300,10 +318,12 @@ static rivet_error *undefined_error(rv_ptrvec *missing) {
                                 i ? "\n" : "", s->name, pretty ? " (" : "",
                                 pretty ? pretty : "", pretty ? ")" : "");
         free(pretty);
-        if (len < cap && s->first_ref)
+        const rv_block *b;
+        const rv_edge *edge;
+        if (len < cap && first_reference(s, &b, &edge))
             len += (size_t)snprintf(msg + len, cap - len,
                 " (referenced from %s section %s offset 0x%llx)", s->object->name,
-                s->first_ref_block->name, (unsigned long long)s->first_ref->offset);
+                b->name, (unsigned long long)edge->offset);
     }
     rivet_error *e = rivet_error_create(RIVET_ERR_UNDEFINED, "%s", msg);
     free(msg);
@@ -319,7 +339,7 @@ static rivet_error *finish_unresolved(rivet_link *l, rv_namemap *open) {
         if (!s)
             continue;
         /* weak references, and names no relocation uses (as ld), bind to 0 */
-        if ((s->flags & RV_SYM_WEAK) || !s->first_ref) {
+        if ((s->flags & RV_SYM_WEAK) || !(s->flags & RV_SYM_REFERENCED)) {
             if (!import_symbol(l, s->name, s->hash, 0, 0, RV_SYM_WEAK))
                 e = rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
         } else if (!rv_ptrvec_push(&missing, s))

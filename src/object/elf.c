@@ -476,7 +476,7 @@ static rivet_error *read_symbols(elf_reader *r) {
             return malformed("symbol #%u: name offset 0x%x out of range", i,
                              es.st_name);
         *sym = (rv_symbol){.name = r->strtab + es.st_name, .flags = symbol_flags(&es),
-                           .object = o, .size = es.st_size, .elf_index = i};
+                           .object = o, .size = es.st_size};
         if ((sym->flags & RV_SYM_SECTION) && es.st_shndx < r->shnum)
             sym->name = section_name(r, es.st_shndx);
         rivet_error *e = define_symbol(r, i, &es, sym);
@@ -522,10 +522,7 @@ static rivet_error *read_one_reloc(elf_reader *r, uint32_t sec, rv_block *b,
     rv_edge *edge = &b->edges[b->edge_count++];
     *edge = (rv_edge){.offset = rel->r_offset, .addend = rel->r_addend,
                       .target = target, .kind = info.kind, .reloc = type};
-    if (!target->first_ref) {
-        target->first_ref = edge;
-        target->first_ref_block = b;
-    }
+    target->flags |= RV_SYM_REFERENCED;
     unsigned needs = r->arch->edge_needs(info.kind);
     if (needs & RV_NEEDS_LOW_MEMORY)
         r->obj->needs_low_memory = true;
