@@ -3,6 +3,8 @@
 # BUILD_DIR/bin/rivet and close with "lit: N passed, M failed".
 #
 # Extra lit arguments can be given in LIT_ARGS (e.g. LIT_ARGS="--filter reloc").
+# The tests mostly wait on compilers and process start-up, so lit runs two
+# workers per CPU; LIT_JOBS=N overrides that.
 set -u
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,7 +23,8 @@ rm -f "$results"
 ulimit -c 0 2>/dev/null || true
 
 # shellcheck disable=SC2086
-python3 "$lit" -sv --param rivet_build="$build" -o "$results" \
+cpus=$(nproc 2>/dev/null || echo 2)
+python3 "$lit" -sv -j"${LIT_JOBS:-$((cpus * 2))}" --param rivet_build="$build" -o "$results" \
     ${LIT_ARGS:-} "$here/lit"
 rc=$?
 
