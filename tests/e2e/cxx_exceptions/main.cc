@@ -46,7 +46,7 @@ int main() {
     try { std::stoi("not a number"); } catch (const std::invalid_argument &) { std::printf("  invalid_argument caught\n"); }
     try {
         std::vector<char> huge;
-        huge.reserve(static_cast<size_t>(-1) / 2);
+        huge.reserve(huge.max_size() + 1); // length_error, before allocating
     } catch (const std::length_error &) { std::printf("  length_error caught\n");
     } catch (const std::bad_alloc &) { std::printf("  bad_alloc caught\n"); }
     try {
