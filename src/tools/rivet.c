@@ -445,8 +445,12 @@ static int cmd_run(int argc, char **argv) {
     rivet_engine *eng = NULL;
     rivet_jit *jit = NULL;
     rivet_error *e = create_executor(o.executor, &o.ex);
-    if (e)
+    if (e) {
+        free(o.cflags);
+        free(o.inputs);
+        free(o.lib_dirs);
         return fail(e);
+    }
     e = create_engine(&o, &eng);
     if (!e) {
         jit = rivet_engine_jit(eng);
