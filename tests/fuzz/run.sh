@@ -3,7 +3,8 @@
 # (ASan + UBSan + fuzzer coverage) into OUTDIR and run each for a while:
 #
 #   fuzz_elf   rivet_jit_add_buffer + rivet_jit_link on mutated objects
-#              (seeded with objects compiled from tests/e2e and examples)
+#              (seeded with objects compiled from tests/e2e and examples,
+#              and a few archives of them)
 #   fuzz_sps   every rivet_sps_get_* on random bytes
 #   fuzz_frame the wire's frame and setup decoders, and a channel reading
 #              the bytes from a peer (seeded with a few valid frames)
@@ -82,6 +83,13 @@ for src in "$root"/tests/e2e/*/*.c "$root"/examples/demo/*.c; do
         $cfg -c -w "$src" -o "$seeds/seed$i.o" 2>/dev/null || rm -f "$seeds/seed$i.o"
     done
 done
+# C++ objects (COMDAT groups, .eh_frame with LSDAs, .init_array), one
+# configuration each: C++ compiles are slow.
+for src in "$root"/tests/e2e/cxx_*/*.cc; do
+    [ -e "$src" ] || continue
+    i=$((i + 1))
+    g++ -O1 -c -w "$src" -o "$seeds/seed$i.o" 2>/dev/null || rm -f "$seeds/seed$i.o"
+done
 if [ -d "$root/tests/lit/malformed/Inputs" ]; then
     for s in "$root"/tests/lit/malformed/Inputs/*.s; do
         /usr/lib/llvm-14/bin/llvm-mc -filetype=obj -triple=x86_64-linux-gnu \
@@ -90,6 +98,19 @@ if [ -d "$root/tests/lit/malformed/Inputs" ]; then
 fi
 # Keep seeds small enough for a quick start.
 find "$seeds" -name '*.o' -size +64k -delete
+# A few archives (GNU with a "//" long-name table, BSD, GNU without an
+# index): an archive alone pulls no member, so these exercise the header,
+# name and symbol-index readers.
+ar_tool=/usr/lib/llvm-14/bin/llvm-ar
+a1=$(ls "$seeds"/seed*.o 2>/dev/null | head -1)
+a2=$(ls "$seeds"/seed*.o 2>/dev/null | sed -n 2p)
+if [ -x "$ar_tool" ] && [ -n "$a1" ] && [ -n "$a2" ]; then
+    cp "$a1" "$seeds/a_member_with_a_long_name.o"
+    (cd "$seeds" && "$ar_tool" rcs --format=gnu archive-gnu.ar a_member_with_a_long_name.o "$(basename "$a2")" &&
+        "$ar_tool" rcs --format=bsd archive-bsd.ar a_member_with_a_long_name.o "$(basename "$a2")" &&
+        "$ar_tool" rcS --format=gnu archive-noindex.ar "$(basename "$a2")") 2>/dev/null
+    find "$seeds" -name '*.ar' -size +64k -delete
+fi
 
 passed=0 failed=0
 run_target() { # NAME SECONDS MAX_LEN SEED_DIR...
