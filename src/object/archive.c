@@ -273,6 +273,8 @@ rivet_error *rv_archive_open(rv_archive *a, rv_arena *arena, const char *path,
         }
         off += AR_HEADER_SIZE + e.stored + (e.stored & 1);
     }
+    if (!index_kind && a->member_count == 0)
+        return NULL; /* an empty archive (glibc's libpthread.a): nothing to pull */
     if (!index_kind)
         return rivet_error_create(RIVET_ERR_MALFORMED, "%s: archive has no "
                                   "symbol index (run 'ranlib %s')", path, path);

@@ -437,6 +437,18 @@ static int run_program(rivet_jit *jit, const run_options *o) {
     exit(status);
 }
 
+/* Free what cmd_run made (also on failure, so leak checkers see a clean
+ * exit) and pass `rc` through. */
+static int release_run(run_options *o, rivet_engine *eng, int rc) {
+    rivet_engine_destroy(eng);
+    if (o->ex)
+        rivet_executor_destroy(o->ex);
+    free(o->cflags);
+    free(o->inputs);
+    free(o->lib_dirs);
+    return rc;
+}
+
 static int cmd_run(int argc, char **argv) {
     run_options o = {0};
     int rc = parse_run(argc, argv, &o);
@@ -445,13 +457,8 @@ static int cmd_run(int argc, char **argv) {
     rivet_engine *eng = NULL;
     rivet_jit *jit = NULL;
     rivet_error *e = create_executor(o.executor, &o.ex);
-    if (e) {
-        free(o.cflags);
-        free(o.inputs);
-        free(o.lib_dirs);
-        return fail(e);
-    }
-    e = create_engine(&o, &eng);
+    if (!e)
+        e = create_engine(&o, &eng);
     if (!e) {
         jit = rivet_engine_jit(eng);
         if (o.noexec)
@@ -461,16 +468,8 @@ static int cmd_run(int argc, char **argv) {
     rivet_link *link = NULL;
     if (!e)
         e = rivet_jit_link(jit, &link);
-    if (e) {
-        rc = fail(e);
-        rivet_engine_destroy(eng); /* so leak checkers see a clean exit */
-        if (o.ex)
-            rivet_executor_destroy(o.ex);
-        free(o.cflags);
-        free(o.inputs);
-        free(o.lib_dirs);
-        return rc;
-    }
+    if (e)
+        return release_run(&o, eng, fail(e));
     if (o.show_sections)
         show_sections(link);
     if (o.show_symbols)
@@ -478,15 +477,10 @@ static int cmd_run(int argc, char **argv) {
     if (o.stats)
         show_stats(link);
     fflush(stdout);
-    if (o.noexec) {
-        rivet_engine_destroy(eng);
-        rivet_executor_destroy(o.ex);
-        free(o.cflags);
-        free(o.inputs);
-        free(o.lib_dirs);
-        return 0;
-    }
-    return run_program(jit, &o);
+    if (o.noexec)
+        return release_run(&o, eng, 0);
+    /* returns only when the program could not be run */
+    return release_run(&o, eng, run_program(jit, &o));
 }
 
 /* rivet cache stats | clear */
