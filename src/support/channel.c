@@ -3,14 +3,27 @@
  * (support/channel.h, docs/wire-protocol.md "Frames").
  *
  * State lives under `lock`; frames are written whole under `write_lock`, so
- * concurrent senders never interleave. The reader owns the read buffer.
+ * concurrent senders never interleave.
+ *
+ * Reading is leader/follower: one thread at a time holds the reading token
+ * (`reading`) and with it the socket's read side and the read buffer. A
+ * thread waiting in rv_channel_call_sync takes the token when nobody holds
+ * it and reads frames itself: its own result ends its wait with no thread
+ * handing it over; other waiters' results are handed to them; incoming
+ * calls are dispatched as by any reader. When it has its answer it passes
+ * the token to another waiter that still needs one. The thread in
+ * rv_channel_run (the "reader thread") reads only while no caller waits:
+ * it parks while callers are present and takes the token back at most
+ * READER_PARK_NS after the last one left (not at once, so that back-to-back
+ * calls from one thread each find the token free instead of the reader
+ * thread blocked in recv holding it).
  * The channel is reference counted: its owner holds one reference and each
  * incoming call holds one until it is answered, so a late answer from a
  * wrapper still running after the connection ended finds valid memory and
  * is dropped.
  */
 #include <errno.h>
-#include <sched.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +37,9 @@
 #include "support/frame.h"
 
 #define READ_BUFFER_SIZE 65536
-#define SPIN_NS 200000L /* see spin_until_answered */
+/* How long the reader thread stays parked after callers were seen: the
+ * longest a frame arriving when no caller waits may sit unread. */
+#define READER_PARK_NS 1000000L
 
 typedef struct pending_call {
     struct pending_call *next;
@@ -46,15 +61,30 @@ struct rv_channel {
     rivet_error *end_error;
     uint64_t next_id;
     pending_call *pending;
+    /* the reading token (under lock) */
+    bool reading;                 /* some thread holds it */
+    struct sync_wait *waiters;    /* threads in rv_channel_call_sync */
+    atomic_int callers;           /* how many: the reader thread yields */
+    cnd_t reader_wake;            /* the parked reader thread */
     mtx_t write_lock;
     thrd_t reader;
     bool reader_started;
-    /* reader only */
+    /* the token holder only */
     unsigned char *buf;
     size_t buf_cap, buf_pos, buf_end; /* buf_cap 0: unbuffered */
 };
 
-/* The channel whose reader is this thread, if any (nested waits pump). */
+/* A thread in rv_channel_call_sync (on the waiters list, under lock). */
+typedef struct sync_wait {
+    struct sync_wait *next;
+    rv_channel *ch;
+    atomic_bool done;
+    cnd_t wake; /* answered, or the token may be free: look again */
+    rivet_wrapper_result result;
+} sync_wait;
+
+/* The channel whose reading token this thread holds, if any (a nested
+ * synchronous call keeps reading). */
 static _Thread_local rv_channel *this_threads_channel;
 
 rivet_error *rv_channel_create(const rv_channel_config *cfg, rv_channel **out)
@@ -70,10 +100,12 @@ rivet_error *rv_channel_create(const rv_channel_config *cfg, rv_channel **out)
     atomic_init(&ch->refs, 1);
     atomic_init(&ch->closing, false);
     atomic_init(&ch->ended, false);
+    atomic_init(&ch->callers, 0);
     ch->next_id = 1;
     if (mtx_init(&ch->lock, mtx_plain) != thrd_success ||
         mtx_init(&ch->write_lock, mtx_plain) != thrd_success ||
-        cnd_init(&ch->ended_changed) != thrd_success) {
+        cnd_init(&ch->ended_changed) != thrd_success ||
+        cnd_init(&ch->reader_wake) != thrd_success) {
         free(ch->buf);
         free(ch);
         return rivet_error_create(RIVET_ERR_GENERIC, "channel: cannot create locks");
@@ -87,6 +119,7 @@ static void unref(rv_channel *ch)
     if (atomic_fetch_sub(&ch->refs, 1) != 1)
         return;
     rivet_error_free(ch->end_error);
+    cnd_destroy(&ch->reader_wake);
     cnd_destroy(&ch->ended_changed);
     mtx_destroy(&ch->write_lock);
     mtx_destroy(&ch->lock);
@@ -204,6 +237,7 @@ static void end_channel(rv_channel *ch, rivet_error *why, bool send_hangup_frame
     mtx_lock(&ch->lock);
     atomic_store(&ch->ended, true);
     cnd_broadcast(&ch->ended_changed);
+    cnd_broadcast(&ch->reader_wake);
     mtx_unlock(&ch->lock);
     shutdown(ch->cfg.fd, SHUT_RDWR);
     fail_pending(ch, list);
@@ -440,13 +474,83 @@ static bool pump_one(rv_channel *ch)
     return true;
 }
 
-void rv_channel_run(rv_channel *ch)
+/* ---------------------------------------------------------------- the token */
+
+/* The token was just put down, or a waiter left: if a waiter still needs
+ * its answer, wake it to read; if frames sit in the buffer with nobody to
+ * read them, wake the reader thread. Otherwise the reader thread takes the
+ * token back when its park times out. (lock held) */
+static void pass_token(rv_channel *ch)
+{
+    if (ch->reading || atomic_load(&ch->closing))
+        return;
+    for (sync_wait *w = ch->waiters; w; w = w->next) {
+        if (!atomic_load(&w->done)) {
+            cnd_signal(&w->wake);
+            return;
+        }
+    }
+    if (ch->buf_pos < ch->buf_end)
+        cnd_signal(&ch->reader_wake);
+}
+
+/* Read frames holding the token until `stop` (if not NULL) is set, the
+ * channel ends, or (for the reader thread, yield_to_callers) a caller
+ * waits. False once the channel has ended. */
+static bool pump_holding_token(rv_channel *ch, atomic_bool *stop,
+                               bool yield_to_callers)
 {
     rv_channel *outer = this_threads_channel;
     this_threads_channel = ch;
-    while (pump_one(ch))
+    bool open = true;
+    while (!(stop && atomic_load(stop)) &&
+           !(yield_to_callers && atomic_load(&ch->callers) > 0) &&
+           (open = pump_one(ch)))
         ;
     this_threads_channel = outer;
+    return open;
+}
+
+static void deadline_after(struct timespec *t, long ns)
+{
+    timespec_get(t, TIME_UTC);
+    t->tv_nsec += ns;
+    while (t->tv_nsec >= 1000000000L) {
+        t->tv_sec++;
+        t->tv_nsec -= 1000000000L;
+    }
+}
+
+/* The reader thread: read whenever nobody else does and no caller waits;
+ * park while callers are present. */
+void rv_channel_run(rv_channel *ch)
+{
+    if (this_threads_channel == ch) { /* already reading: a nested run */
+        while (pump_one(ch))
+            ;
+        return;
+    }
+    mtx_lock(&ch->lock);
+    while (!atomic_load(&ch->ended)) {
+        if (ch->reading || atomic_load(&ch->callers) > 0) {
+            struct timespec deadline;
+            deadline_after(&deadline, READER_PARK_NS);
+            cnd_timedwait(&ch->reader_wake, &ch->lock, &deadline);
+            /* Back from a timeout with no caller: take over below. Still
+             * callers or a reader: park again. Buffered frames and no
+             * caller (pass_token's signal): take over. */
+            continue;
+        }
+        ch->reading = true;
+        mtx_unlock(&ch->lock);
+        bool open = pump_holding_token(ch, NULL, true);
+        mtx_lock(&ch->lock);
+        ch->reading = false;
+        pass_token(ch);
+        if (!open)
+            break;
+    }
+    mtx_unlock(&ch->lock);
 }
 
 static int reader_main(void *arg)
@@ -471,6 +575,58 @@ void rv_channel_release(rv_channel *ch)
     if (ch->reader_started)
         thrd_join(ch->reader, NULL);
     unref(ch);
+}
+
+/* Sending failed: the peer is gone, or hung up with a reason we have not
+ * read yet. Let the read side end the channel with what it finds — the
+ * peer's HANGUP reason, or end of stream and on_end's account of a dead
+ * child — for up to a second, then end it with `e` (consumed). */
+static void end_after_send_failure(rv_channel *ch, rivet_error *e)
+{
+    shutdown(ch->cfg.fd, SHUT_WR); /* a peer still reading sees the end */
+    struct timespec start, t;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    bool holding = this_threads_channel == ch, took = false;
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long left_ms = 1000 - ((t.tv_sec - start.tv_sec) * 1000L +
+                               (t.tv_nsec - start.tv_nsec) / 1000000L);
+        if (left_ms <= 0 || atomic_load(&ch->ended))
+            break;
+        if (!holding && !took) {
+            /* Another thread reads: wait for the end it finds, or for the
+             * token (it may pass it to us, a waiter, and stop reading). */
+            mtx_lock(&ch->lock);
+            took = !ch->reading && !atomic_load(&ch->closing);
+            if (took) {
+                ch->reading = true;
+            } else {
+                struct timespec soon;
+                deadline_after(&soon, 1000000L);
+                cnd_timedwait(&ch->ended_changed, &ch->lock, &soon);
+            }
+            mtx_unlock(&ch->lock);
+            continue;
+        }
+        struct pollfd p = {ch->cfg.fd, POLLIN, 0};
+        bool ready = ch->buf_pos < ch->buf_end || poll(&p, 1, (int)left_ms) > 0;
+        rv_channel *outer = this_threads_channel;
+        this_threads_channel = ch;
+        bool open = ready && pump_one(ch);
+        this_threads_channel = outer;
+        if (!open)
+            break;
+    }
+    if (took) {
+        mtx_lock(&ch->lock);
+        ch->reading = false;
+        pass_token(ch);
+        mtx_unlock(&ch->lock);
+    }
+    rivet_error *why = rivet_error_create(RIVET_ERR_EXECUTOR, "%s",
+                                          rivet_error_message(e));
+    rivet_error_free(e);
+    end_channel(ch, why, false);
 }
 
 /* ---------------------------------------------------------------- calling */
@@ -507,8 +663,14 @@ void rv_channel_call(rv_channel *ch, uint64_t target, const char *arg,
     rv_frame_header h = {RV_FRAME_CALL, p->id, target, arg_size};
     uint64_t id = p->id;
     rivet_error *e = send_frame(ch, &h, arg);
-    if (e) {
-        /* Not sent: answer here unless the channel's end already did. */
+    if (e && rivet_error_get_code(e) == RIVET_ERR_IO) {
+        /* The socket failed; part of the frame may have gone out, so the
+         * stream is unusable. The call stays pending: the channel's end
+         * fails it, with the best reason the read side can find. */
+        end_after_send_failure(ch, e);
+    } else if (e) {
+        /* Not sent (we hung up or are closing): answer here unless the
+         * channel's end already did. */
         pending_call *mine = take_pending(ch, id);
         if (mine) {
             r.error = e;
@@ -517,74 +679,92 @@ void rv_channel_call(rv_channel *ch, uint64_t target, const char *arg,
         } else {
             rivet_error_free(e);
         }
-        /* Part of a frame may have gone out: the stream is unusable. */
-        end_channel(ch, rivet_error_create(RIVET_ERR_EXECUTOR,
-                                           "sending to the %s failed", ch->peer),
-                    false);
     }
 }
-
-typedef struct sync_wait {
-    atomic_bool done;
-    mtx_t lock;
-    cnd_t answered;
-    rivet_wrapper_result result;
-} sync_wait;
 
 static void sync_answer(void *ctx, uint64_t id, rivet_wrapper_result r)
 {
     (void)id;
     sync_wait *w = ctx;
-    mtx_lock(&w->lock);
+    rv_channel *ch = w->ch;
+    mtx_lock(&ch->lock);
     w->result = r;
     atomic_store(&w->done, true);
-    cnd_signal(&w->answered);
-    mtx_unlock(&w->lock); /* the waiter may free w from here on */
+    cnd_signal(&w->wake);
+    mtx_unlock(&ch->lock); /* the waiter may free w from here on */
 }
 
-/* Most calls are answered within a few socket round trips. Yielding the
- * processor for that long, instead of sleeping on the condition at once,
- * lets the reader thread run and saves the wake-up of a sleeping caller —
- * which would cost as much again as the round trip itself. */
-static void spin_until_answered(atomic_bool *done)
+/* Wait for the answer as a follower or a leader: read frames ourselves
+ * whenever nobody else is (channel.c's header comment). */
+static void wait_for_answer(rv_channel *ch, sync_wait *w, bool leading)
 {
-    struct timespec start, t;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (unsigned i = 0; !atomic_load(done); i++) {
-        sched_yield();
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        if ((t.tv_sec - start.tv_sec) * 1000000000L + (t.tv_nsec - start.tv_nsec) >
-            SPIN_NS)
+    mtx_lock(&ch->lock);
+    for (;;) {
+        if (leading) {
+            mtx_unlock(&ch->lock);
+            pump_holding_token(ch, &w->done, false);
+            mtx_lock(&ch->lock);
+            ch->reading = false;
+            leading = false;
+        }
+        if (atomic_load(&w->done))
             break;
+        if (!ch->reading && !atomic_load(&ch->closing)) {
+            ch->reading = leading = true;
+            continue;
+        }
+        /* Someone else reads (and hands us our answer or the token), or
+         * the channel is ending (and fails us). */
+        cnd_wait(&w->wake, &ch->lock);
     }
+    sync_wait **pp = &ch->waiters;
+    while (*pp != w)
+        pp = &(*pp)->next;
+    *pp = w->next;
+    atomic_fetch_sub(&ch->callers, 1);
+    pass_token(ch);
+    mtx_unlock(&ch->lock);
 }
 
 rivet_error *rv_channel_call_sync(rv_channel *ch, uint64_t target,
                                   const char *arg, size_t arg_size,
                                   char **result, size_t *result_size)
 {
-    sync_wait w = {.result = {NULL, 0, NULL}};
+    sync_wait w = {.ch = ch, .result = {NULL, 0, NULL}};
     atomic_init(&w.done, false);
-    if (mtx_init(&w.lock, mtx_plain) != thrd_success)
-        return rivet_error_create(RIVET_ERR_GENERIC, "channel: cannot create lock");
-    if (cnd_init(&w.answered) != thrd_success) {
-        mtx_destroy(&w.lock);
+    if (cnd_init(&w.wake) != thrd_success)
         return rivet_error_create(RIVET_ERR_GENERIC, "channel: cannot create condition");
-    }
-    rv_channel_call(ch, target, arg, arg_size, sync_answer, &w, 0);
     if (this_threads_channel == ch) {
-        /* We are the reader: nobody else will read our answer. */
+        /* We hold the token (a call made while handling a frame we read):
+         * keep reading until our answer comes. */
+        rv_channel_call(ch, target, arg, arg_size, sync_answer, &w, 0);
         while (!atomic_load(&w.done) && pump_one(ch))
             ;
+        mtx_lock(&ch->lock);
+        while (!atomic_load(&w.done)) /* ended by another thread: failing us */
+            cnd_wait(&w.wake, &ch->lock);
+        mtx_unlock(&ch->lock);
     } else {
-        spin_until_answered(&w.done);
+        atomic_fetch_add(&ch->refs, 1); /* until we stop touching it */
+        /* Join the waiters, and take the token now if it is free, before
+         * the call goes out: then our answer is ours to read. */
+        mtx_lock(&ch->lock);
+        w.next = ch->waiters;
+        ch->waiters = &w;
+        atomic_fetch_add(&ch->callers, 1);
+        bool leading = !ch->reading && !atomic_load(&ch->closing);
+        if (leading)
+            ch->reading = true;
+        mtx_unlock(&ch->lock);
+        rv_channel *outer = this_threads_channel;
+        if (leading) /* a failed send reads the peer's reason itself */
+            this_threads_channel = ch;
+        rv_channel_call(ch, target, arg, arg_size, sync_answer, &w, 0);
+        this_threads_channel = outer;
+        wait_for_answer(ch, &w, leading);
+        unref(ch);
     }
-    mtx_lock(&w.lock);
-    while (!atomic_load(&w.done))
-        cnd_wait(&w.answered, &w.lock);
-    mtx_unlock(&w.lock);
-    cnd_destroy(&w.answered);
-    mtx_destroy(&w.lock);
+    cnd_destroy(&w.wake);
     *result = w.result.data;
     *result_size = w.result.size;
     return w.result.error;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -53,6 +54,38 @@ static void ask_controller(rivet_session *s, uint64_t call_id,
     ret(ctx, call_id, r);
 }
 
+/* "note": counts its calls (ctx: an atomic_int). */
+static void note_handler(void *ctx, uint64_t call_id, rivet_wrapper_return_fn ret,
+                         void *return_ctx, const char *arg, size_t arg_size)
+{
+    atomic_fetch_add((atomic_int *)ctx, 1);
+    rivet_wrapper_result r = {malloc(1), 0, NULL};
+    ret(return_ctx, call_id, r);
+}
+
+static int note_later_thread(void *p)
+{
+    struct timespec ts = {0, 30 * 1000000L};
+    nanosleep(&ts, NULL);
+    char *r = NULL;
+    size_t n = 0;
+    rivet_error_free(rivet_session_call_controller_sync(p, "note", NULL, 0, &r, &n));
+    free(r);
+    return 0;
+}
+
+/* Answers at once; 30 ms later a thread of its own calls the controller's
+ * "note", when no controller thread is waiting for anything. */
+static void note_later(rivet_session *s, uint64_t call_id, rivet_wrapper_return_fn ret,
+                       void *ctx, const char *arg, size_t arg_size)
+{
+    thrd_t t;
+    if (thrd_create(&t, note_later_thread, s) == thrd_success)
+        thrd_detach(t);
+    rivet_wrapper_result r = {malloc(1), 0, NULL};
+    ret(ctx, call_id, r);
+}
+
 /* Blocking: sleeps the number of milliseconds in its u32 argument. */
 static void nap(rivet_session *s, uint64_t call_id, rivet_wrapper_return_fn ret,
                 void *ctx, const char *arg, size_t arg_size)
@@ -80,8 +113,12 @@ static rivet_session *test_session(void)
     CHECK_OK(rivet_session_create(&s));
     CHECK_OK(rivet_session_add_standard_services(s));
     CHECK_OK(rivet_session_add_wrapper_function(s, "test_ask_controller", ask_controller));
+    /* the same off the reader thread, as JIT'd code calls the controller */
+    CHECK_OK(rivet_session_add_blocking_wrapper_function(s, "test_ask_controller_blocking",
+                                                         ask_controller));
     CHECK_OK(rivet_session_add_blocking_wrapper_function(s, "test_nap", nap));
     CHECK_OK(rivet_session_add_wrapper_function(s, "test_empty", empty));
+    CHECK_OK(rivet_session_add_wrapper_function(s, "test_note_later", note_later));
     return s;
 }
 
@@ -251,6 +288,89 @@ static void test_controller_calls_over_stream(void)
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0); /* clean hangup */
 }
 
+/* Many threads calling at once, each call a different path: an empty
+ * wrapper (answered inline), one that calls back into the controller from
+ * the executor's reader (the controller's "echo" runs on whichever
+ * controller thread is reading), and one that calls back from a blocking
+ * wrapper's thread. Every answer must reach its own caller. */
+typedef struct caller_run {
+    rivet_executor *ex;
+    int index, bad;
+    rivet_error *e;
+} caller_run;
+
+static int caller_thread(void *p)
+{
+    caller_run *c = p;
+    static const char *const names[] = {"test_empty", "test_ask_controller",
+                                        "test_ask_controller_blocking"};
+    uint64_t fn[3];
+    for (int k = 0; k < 3; k++)
+        fn[k] = bootstrap(c->ex, names[k]);
+    for (int i = 0; i < 200 && !c->e; i++) {
+        int k = (i + c->index) % 3;
+        char arg[32], *r = NULL;
+        size_t n = 0;
+        int len = snprintf(arg, sizeof(arg), "t%d-%d", c->index, i);
+        c->e = c->ex->ops->call(c->ex, fn[k], arg, (size_t)len, &r, &n);
+        if (!c->e && k == 0 && n != 0)
+            c->bad++;
+        if (!c->e && k != 0 &&
+            (n != (size_t)len + 3 || memcmp(r, "re:", 3) != 0 ||
+             memcmp(r + 3, arg, (size_t)len) != 0))
+            c->bad++;
+        free(r);
+    }
+    return 0;
+}
+
+static void test_many_callers(void)
+{
+    pid_t pid;
+    int fd = fork_executor(&pid);
+    rivet_executor *ex = NULL;
+    CHECK_OK(rivet_executor_connect_fd(fd, &ex));
+    if (!ex)
+        return;
+    CHECK_OK(rivet_executor_register_handler(ex, "echo", echo_handler, NULL));
+    enum { THREADS = 6 };
+    caller_run runs[THREADS];
+    thrd_t t[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        runs[i] = (caller_run){ex, i, 0, NULL};
+        thrd_create(&t[i], caller_thread, &runs[i]);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        thrd_join(t[i], NULL);
+        CHECK_OK(runs[i].e);
+        CHECK(runs[i].bad == 0);
+    }
+    /* A call from the executor while no controller thread waits: the
+     * connection's reader thread takes reading back and answers it. */
+    atomic_int noted;
+    atomic_init(&noted, 0);
+    CHECK_OK(rivet_executor_register_handler(ex, "note", note_handler, &noted));
+    char *r = NULL;
+    size_t n = 0;
+    CHECK_OK(ex->ops->call(ex, bootstrap(ex, "test_note_later"), NULL, 0, &r, &n));
+    free(r);
+    double t0 = now_ms();
+    while (!atomic_load(&noted) && now_ms() - t0 < 2000) {
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    CHECK(atomic_load(&noted) == 1);
+    r = NULL;
+    CHECK_OK(ex->ops->call(ex, bootstrap(ex, "test_ask_controller_blocking"), "q", 1,
+                           &r, &n));
+    CHECK(n == 4 && r && memcmp(r, "re:q", 4) == 0);
+    free(r);
+    rivet_executor_destroy(ex);
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* ------------------------------------------- faults seen by the executor */
 
 /* Serve a test session on one end; the test writes raw bytes to the other
@@ -417,6 +537,8 @@ static void test_controller_faults(void)
     r = NULL;
     e = ex->ops->call(ex, bootstrap(ex, "test_empty"), NULL, 0, &r, &n);
     CHECK(e && strstr(rivet_error_message(e), "not waiting"));
+    if (e && !strstr(rivet_error_message(e), "not waiting"))
+        fprintf(stderr, "  second call said: %s\n", rivet_error_message(e));
     rivet_error_free(e);
     free(r);
     rivet_executor_destroy(ex);
@@ -500,6 +622,7 @@ int main(void)
     test_frame_bytes();
     test_controller_calls_in_process();
     test_controller_calls_over_stream();
+    test_many_callers();
     test_executor_faults();
     test_controller_faults();
     test_spawned_child_killed();
