@@ -44,6 +44,7 @@ static const struct {
     {"rivet_tls_static_module", offsetof(rv_executor_addrs, tls_static_module)},
     {"rivet_tls_reserve_sps", offsetof(rv_executor_addrs, tls_reserve)},
     {"rivet_tls_release_sps", offsetof(rv_executor_addrs, tls_release)},
+    {"rivet_tls_host_lookup_sps", offsetof(rv_executor_addrs, tls_host_lookup)},
     {"rivet_tls_register", offsetof(rv_executor_addrs, tls_register)},
     {"rivet_tls_unregister", offsetof(rv_executor_addrs, tls_unregister)},
     {"rivet_tls_get_addr", offsetof(rv_executor_addrs, tls_get_addr)},
@@ -417,6 +418,67 @@ rivet_error *rv_executor_tls_release(rivet_executor *ex, uint64_t key)
     rivet_sps_put_u64(&w, key);
     return rivet_error_wrap(call_error(ex, ex->addrs.tls_release, &w),
                             "executor: tls release");
+}
+
+static char *dup_text(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = 0;
+    }
+    return p;
+}
+
+void rv_host_tls_info_free(rv_host_tls_info *info, size_t count)
+{
+    for (size_t i = 0; info && i < count; i++) {
+        free(info[i].library);
+        free(info[i].why);
+        info[i].library = info[i].why = NULL;
+    }
+}
+
+rivet_error *rv_executor_tls_host_lookup(rivet_executor *ex,
+                                         const char *const *names,
+                                         size_t count, rv_host_tls_info *out)
+{
+    rivet_sps_writer w;
+    rivet_sps_writer_init(&w);
+    rivet_sps_put_u64(&w, ex->addrs.tls_service);
+    rivet_sps_put_u64(&w, count);
+    for (size_t i = 0; i < count; i++)
+        rivet_sps_put_string(&w, names[i], strlen(names[i]));
+    memset(out, 0, count * sizeof *out);
+    answer a;
+    rivet_error *e = call_expected(ex, ex->addrs.tls_host_lookup, &w, &a);
+    if (e)
+        return rivet_error_wrap(e, "executor: tls host lookup");
+    uint64_t n = 0;
+    if (rivet_sps_get_count(&a.r, 42, &n) && n != count)
+        a.r.bad = true;
+    bool nomem = false;
+    for (size_t i = 0; i < count && !a.r.bad; i++) {
+        const char *lib = NULL, *why = NULL;
+        size_t lib_n = 0, why_n = 0;
+        rivet_sps_get_bool(&a.r, &out[i].found);
+        rivet_sps_get_bool(&a.r, &out[i].is_static);
+        rivet_sps_get_u64(&a.r, &out[i].module);
+        rivet_sps_get_u64(&a.r, &out[i].offset);
+        rivet_sps_get_i64(&a.r, &out[i].tpoff);
+        if (!rivet_sps_get_string(&a.r, &lib, &lib_n) ||
+            !rivet_sps_get_string(&a.r, &why, &why_n))
+            break;
+        out[i].library = dup_text(lib, lib_n);
+        out[i].why = dup_text(why, why_n);
+        nomem |= !out[i].library || !out[i].why;
+    }
+    e = finish(&a);
+    if (!e && nomem)
+        e = rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+    if (e)
+        rv_host_tls_info_free(out, count);
+    return rivet_error_wrap(e, "executor: tls host lookup");
 }
 
 /* --------------------------------------------------------------- handlers */

@@ -57,6 +57,7 @@ typedef struct rv_executor_addrs {
     uint64_t tls_service;           /* instance */
     uint64_t tls_static_module;     /* a value: module id of rivet's TLS */
     uint64_t tls_reserve, tls_release;         /* wrappers */
+    uint64_t tls_host_lookup;                  /* wrapper */
     uint64_t tls_register, tls_unregister;     /* actions */
     uint64_t tls_get_addr, tls_desc_static;    /* called by JIT'd code */
     uint64_t run_ifunc_resolvers;              /* action */
@@ -119,6 +120,23 @@ rivet_error *rv_executor_tls_reserve(rivet_executor *ex, uint64_t size,
                                      uint64_t align, uint64_t *key,
                                      uint64_t *module, int64_t *tpoff);
 rivet_error *rv_executor_tls_release(rivet_executor *ex, uint64_t key);
+/* A thread-local defined by the executor's own libraries. */
+typedef struct rv_host_tls_info {
+    bool found;        /* false: not defined, or not thread-local */
+    bool is_static;    /* in static TLS: tpoff is valid in every thread */
+    uint64_t module;   /* the executor's C runtime's module id */
+    uint64_t offset;   /* in the module's TLS block */
+    int64_t tpoff;     /* of the variable, when static */
+    char *library;     /* malloc'd: the defining library (messages) */
+    char *why;         /* malloc'd: why it is not static, or "" */
+} rv_host_tls_info;
+/* Look `count` thread-local names up in the executor's process, asking for
+ * static TLS for their modules (docs/tls.md). On success every out[i] owns
+ * its strings: free them with rv_host_tls_info_free. */
+rivet_error *rv_executor_tls_host_lookup(rivet_executor *ex,
+                                         const char *const *names,
+                                         size_t count, rv_host_tls_info *out);
+void rv_host_tls_info_free(rv_host_tls_info *info, size_t count);
 /* Call `main` at `fn` with argv/envp (NULL-terminated), get its status.
  * envp NULL (or empty) runs main with the executor's own environment. */
 rivet_error *rv_executor_run_main(rivet_executor *ex, uint64_t fn, int argc,

@@ -62,6 +62,7 @@ static void free_link(rivet_link *l) {
     rv_ptrvec_free(&l->copies);
     rv_ptrvec_free(&l->got_targets);
     rv_ptrvec_free(&l->stub_targets);
+    rv_ptrvec_free(&l->host_tls);
     rv_ptrvec_free(&l->exports);
     rv_ptrvec_free(&l->placed_sections);
     for (int s = 0; s < RV_SEG_COUNT; s++)

@@ -102,6 +102,8 @@ struct rivet_link {
     bool prepared;               /* laid out, relocations not yet applied */
     bool remapped;               /* a section moved by rivet_link_remap_section */
     struct rv_tls_link *tls;     /* thread-locals (link/tls.c), or NULL */
+    rv_ptrvec host_tls;          /* rv_host_tls*: the executor's thread-locals
+                                  * this link reaches (link/tls.c) */
     struct rv_ifunc_link *ifunc; /* STT_GNU_IFUNC stubs (link/ifunc.c), or NULL */
     uint64_t region;             /* executor's name for the initialized memory */
     bool initialized;

@@ -9,7 +9,9 @@
  *      _GLOBAL_OFFSET_TABLE_), when the objects do not define them;
  *   3. symbols exported by earlier links of the same jit;
  *   4. the client's symbol resolver (rivet_jit_set_symbol_resolver), then
- *      the executor's process, all names in one dylib-service call;
+ *      the executor's process, all names in one dylib-service call; names
+ *      referenced as thread-locals go to the executor's TLS lookup first
+ *      (and never to the client's resolver, which only knows addresses);
  *   5. an undefined weak reference resolves to address 0, and so does an
  *      undefined name no relocation uses (as with ld).
  * Whatever is left is reported in one error, each name with the place it is
@@ -26,6 +28,7 @@
 #include "controller/executor.h"
 #include "link/link.h"
 #include "link/runtime.h"
+#include "link/tls.h"
 #include "sys/sys.h"
 
 static int strength(const rv_symbol *s) {
@@ -229,6 +232,52 @@ static rivet_error *open_default_libraries(rivet_link *l) {
     return NULL;
 }
 
+/* A name the objects reference as a thread-local (STT_TLS): it needs more
+ * than an address, so only the executor's TLS lookup answers it. */
+static bool is_tls_reference(const void *slot_value) {
+    const rv_symbol *s = slot_value;
+    return s && (s->flags & RV_SYM_TLS);
+}
+
+/* Thread-locals of the executor's libraries, before any other lookup: a
+ * plain dlsym of a thread-local would settle its library's TLS as dynamic
+ * for good, and initial-exec code needs it static (docs/tls.md). Names the
+ * executor does not know as thread-locals stay open. */
+static rivet_error *lookup_tls_in_executor(rivet_link *l, rv_namemap *open) {
+    size_t n = 0;
+    for (size_t i = 0; i < open->capacity; i++)
+        if (open->slots[i].key && is_tls_reference(open->slots[i].value))
+            n++;
+    if (!n)
+        return NULL;
+    const char **names = malloc(n * sizeof *names);
+    rv_host_tls_info *info = calloc(n, sizeof *info);
+    rivet_error *e = NULL;
+    if (!names || !info) {
+        e = rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    n = 0;
+    for (size_t i = 0; i < open->capacity; i++)
+        if (open->slots[i].key && is_tls_reference(open->slots[i].value))
+            names[n++] = open->slots[i].key;
+    e = rv_executor_tls_host_lookup(l->jit->executor, names, n, info);
+    for (size_t i = 0; i < n && !e; i++) {
+        if (!info[i].found)
+            continue;
+        uint32_t h = rv_name_hash(names[i]);
+        rv_symbol *p = import_symbol(l, names[i], h, 0, 0, RV_SYM_TLS);
+        e = p ? rv_tls_note_host(l, p, &info[i])
+              : rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+        rv_namemap_remove(open, names[i], h);
+    }
+    rv_host_tls_info_free(info, n);
+done:
+    free(names);
+    free(info);
+    return e;
+}
+
 /* The client's resolver (rivet_jit_set_symbol_resolver) answers first. */
 static rivet_error *lookup_in_resolver(rivet_link *l, rv_namemap *open) {
     rivet_jit *jit = l->jit;
@@ -237,7 +286,7 @@ static rivet_error *lookup_in_resolver(rivet_link *l, rv_namemap *open) {
     if (!names)
         return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < open->capacity; i++)
-        if (open->slots[i].key)
+        if (open->slots[i].key && !is_tls_reference(open->slots[i].value))
             names[n++] = open->slots[i].key;
     rivet_error *e = NULL;
     for (size_t i = 0; i < n && !e; i++) {
@@ -256,7 +305,9 @@ static rivet_error *lookup_in_resolver(rivet_link *l, rv_namemap *open) {
 static rivet_error *lookup_in_executor(rivet_link *l, rv_namemap *open) {
     size_t n = 0;
     rivet_error *le = open_default_libraries(l);
-    if (le)
+    if (!le)
+        le = lookup_tls_in_executor(l, open);
+    if (le || !open->count)
         return le;
     const char **names = malloc((open->count + 1) * sizeof *names);
     uint64_t *addrs = calloc(open->count + 1, sizeof *addrs);

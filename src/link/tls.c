@@ -28,6 +28,15 @@
  *
  * The TLS GOT entries live in their own read-only block, .got.tls, one
  * entry per (target, kind) and one {M, 0} pair per link.
+ *
+ * Thread-locals of the executor's own libraries (libstdc++'s
+ * __once_callable, a -l library's variable) are found by the executor's
+ * TLS lookup at resolve time: the C runtime's module id M', the offset O
+ * in that module and, if the module's TLS is static, the variable's
+ * thread-pointer offset T. Their GD pairs are {M', O} (rivet_tls_get_addr
+ * forwards them to the C runtime's __tls_get_addr), their initial-exec
+ * words, local-exec offsets and descriptors use T; without static TLS
+ * those fail with a message naming the symbol.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +71,55 @@ struct rv_tls_link {
 
 static rivet_error *nomem(void) {
     return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+}
+
+/* A thread-local of the executor's libraries (link->host_tls). */
+typedef struct rv_host_tls {
+    const rv_symbol *proxy;
+    bool is_static;
+    uint64_t module, offset;
+    int64_t tpoff;
+    const char *library, *why;
+} rv_host_tls;
+
+rivet_error *rv_tls_note_host(rivet_link *l, rv_symbol *proxy,
+                              const rv_host_tls_info *info) {
+    rv_host_tls *h = rv_arena_calloc(&l->arena, 1, sizeof *h);
+    if (!h)
+        return nomem();
+    *h = (rv_host_tls){.proxy = proxy, .is_static = info->is_static,
+                       .module = info->module, .offset = info->offset,
+                       .tpoff = info->tpoff,
+                       .library = rv_arena_strdup(&l->arena, info->library ? info->library : ""),
+                       .why = rv_arena_strdup(&l->arena, info->why ? info->why : "")};
+    if (!h->library || !h->why || !rv_ptrvec_push(&l->host_tls, h))
+        return nomem();
+    return NULL;
+}
+
+static const rv_host_tls *host_tls(const rivet_link *l, const rv_symbol *t) {
+    if (!(t->flags & RV_SYM_HOST))
+        return NULL;
+    for (size_t i = 0; i < l->host_tls.count; i++) {
+        const rv_host_tls *h = l->host_tls.items[i];
+        if (h->proxy == t)
+            return h;
+    }
+    return NULL;
+}
+
+/* An access that needs the variable's thread-pointer offset (initial or
+ * local exec, a descriptor) to a host thread-local in dynamic TLS. */
+static rivet_error *host_not_static(const rv_symbol *t, const rv_host_tls *h,
+                                    unsigned needs) {
+    bool desc = (needs & RV_NEEDS_TLS_DESC) != 0;
+    return rivet_error_create(RIVET_ERR_UNSUPPORTED,
+        "thread-local '%s' of %s is in dynamic TLS (%s); %s needs it in "
+        "static TLS: compile with %s", t->name, h->library, h->why,
+        desc ? "a TLS descriptor (-mtls-dialect=gnu2)"
+             : "an initial-exec or local-exec access",
+        desc ? "-mtls-dialect=gnu (the default)"
+             : "-ftls-model=global-dynamic (or -fPIC)");
 }
 
 static bool is_tls_role(const rv_block *b) {
@@ -176,9 +234,9 @@ static rivet_error *not_thread_local(const rv_symbol *t, bool tls_edge) {
             "'%s' is thread-local but the relocation is not a TLS relocation",
             t->name);
     if (t->flags & RV_SYM_HOST)
-        return rivet_error_create(RIVET_ERR_UNSUPPORTED,
-            "thread-local '%s' is defined in the executor's process; JIT'd code "
-            "can only reach thread-locals defined by rivet links", t->name);
+        return rivet_error_create(RIVET_ERR_MALFORMED,
+            "TLS relocation against '%s', which the executor's process defines "
+            "but not as a thread-local", t->name);
     return rivet_error_create(RIVET_ERR_MALFORMED,
         "TLS relocation against '%s', which is not thread-local", t->name);
 }
@@ -191,6 +249,14 @@ static rivet_error *scan_edge(rivet_link *l, rv_block *b, rv_edge *e) {
         return rv_edge_error(l, b, e, not_thread_local(t, tls_edge));
     if (!tls_edge)
         return NULL;
+    const rv_host_tls *h = host_tls(l, t);
+    if (h && (needs & (RV_NEEDS_TLS_STATIC | RV_NEEDS_TLS_TPOFF | RV_NEEDS_TLS_DESC)) &&
+        !h->is_static)
+        return rv_edge_error(l, b, e, host_not_static(t, h, needs));
+    if (h && (needs & RV_NEEDS_TLS_LD_PAIR))
+        return rv_edge_error(l, b, e, rivet_error_create(RIVET_ERR_MALFORMED,
+            "local-dynamic access to '%s', a thread-local of %s (local dynamic "
+            "only reaches the object's own module)", t->name, h->library));
     struct rv_tls_link *tl = l->tls;
     if (needs & RV_NEEDS_TLS_LD_PAIR) {
         if (!tl->ld_pair) {
@@ -360,10 +426,15 @@ rivet_error *rv_tls_edge_values(rivet_link *l, const rv_edge *e,
     unsigned needs = l->arch->edge_needs(e->kind);
     if (!(target->flags & RV_SYM_TLS))
         return not_thread_local(target, true);
+    const rv_host_tls *h = host_tls(l, target);
     if (needs & RV_NEEDS_TLS_MODULE) {
-        *S = l->jit->executor->addrs.tls_static_module;
+        *S = h ? h->module : l->jit->executor->addrs.tls_static_module;
         return NULL;
     }
+    if (h && (needs & RV_NEEDS_TLS_STATIC) && !h->is_static)
+        return host_not_static(target, h, needs);
+    if (h) /* initial / local exec: from the thread pointer; else in M' */
+        *S = (needs & RV_NEEDS_TLS_STATIC) ? (uint64_t)h->tpoff : h->offset;
     /* S is already the offset from the thread pointer (see the top). */
     int kind = (needs & RV_NEEDS_TLS_GD_PAIR) ? GD_PAIR
              : (needs & RV_NEEDS_TLS_TPOFF) ? TPOFF_WORD

@@ -122,4 +122,21 @@ void *rv_sys_tls_get_addr_host(void *tls_index);
  * descriptor's second word); 0 where the architecture has none. */
 uint64_t rv_sys_tls_desc_static_function(void);
 
+/* A thread-local defined by one of the process's own libraries
+ * (sys/posix/tls_host.c). */
+typedef struct rv_sys_host_tls {
+    bool found;          /* a thread-local of a loaded module */
+    bool is_static;      /* in static TLS: tpoff holds in every thread */
+    uint64_t module;     /* the C runtime's module id (for __tls_get_addr) */
+    uint64_t offset;     /* in the module's TLS block */
+    int64_t tpoff;       /* the variable's offset from the thread pointer */
+    char library[256];   /* the defining module, for messages */
+    char why[256];       /* when not static: the dynamic linker's reason */
+} rv_sys_host_tls;
+/* Find `name` in the process's global scope as a thread-local, first
+ * asking the dynamic linker to place its module's TLS in static TLS (so
+ * initial-exec code can reach it). out->found is false when the name is
+ * not defined or not thread-local. */
+rivet_error *rv_sys_tls_host_symbol(const char *name, rv_sys_host_tls *out);
+
 #endif

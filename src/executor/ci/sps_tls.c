@@ -5,6 +5,10 @@
  *   rivet_tls_reserve_sps   (u64 instance, u64 size, u64 align)
  *                             -> expected<(u64 key, u64 module, i64 tpoff)>
  *   rivet_tls_release_sps   (u64 instance, u64 key) -> error
+ *   rivet_tls_host_lookup_sps  (u64 instance, seq<string> names)
+ *                             -> expected<seq<(bool found, bool static,
+ *                                u64 module, u64 offset, i64 tpoff,
+ *                                string library, string why)>>
  *   rivet_tls_register      action (u64 key, u64 image, u64 image_size)
  *   rivet_tls_unregister    action (u64 key)
  *   rivet_run_ifunc_resolvers  action seq<(u64 resolver, u64 slot)>
@@ -15,8 +19,11 @@
  */
 #include <stdlib.h>
 
+#include <string.h>
+
 #include "executor/ci/ci.h"
 #include "executor/services/services.h"
+#include "sys/sys.h"
 
 static rivet_service *tls_instance(rivet_session *s, uint64_t addr)
 {
@@ -77,6 +84,56 @@ static void release_sps(rivet_session *s, uint64_t call_id,
     rv_ci_return_error(ret, ctx, call_id, e);
 }
 
+static void free_names(char **names, size_t count)
+{
+    for (size_t i = 0; names && i < count; i++)
+        free(names[i]);
+    free(names);
+}
+
+/* Thread-locals of the executor's own libraries (docs/tls.md). */
+static void host_lookup_sps(rivet_session *s, uint64_t call_id,
+                            rivet_wrapper_return_fn ret, void *ctx,
+                            const char *arg, size_t arg_size)
+{
+    rivet_sps_reader r;
+    uint64_t instance = 0, n = 0;
+    size_t count = 0;
+    char **names = NULL;
+    rv_sys_host_tls *info = NULL;
+    rivet_sps_reader_init(&r, arg, arg_size);
+    bool ok = rivet_sps_get_u64(&r, &instance) &&
+              rivet_sps_get_count(&r, sizeof(uint64_t), &n) &&
+              (names = calloc(n ? n : 1, sizeof *names)) != NULL;
+    for (; ok && count < n; count++)
+        ok = rivet_sps_get_string_dup(&r, &names[count]);
+    ok = ok && rivet_sps_reader_done(&r) &&
+         (info = calloc(n ? n : 1, sizeof *info)) != NULL;
+    rivet_error *e = !ok ? rv_ci_malformed("tls host lookup")
+                   : !tls_instance(s, instance) ? no_instance("tls host lookup", instance)
+                   : rv_tls_host_lookup((const char *const *)names, count, info);
+    if (e) {
+        rv_ci_return_unexpected(ret, ctx, call_id, e);
+    } else {
+        rivet_sps_writer w;
+        rivet_sps_writer_init(&w);
+        rivet_sps_put_bool(&w, true);
+        rivet_sps_put_u64(&w, count);
+        for (size_t i = 0; i < count; i++) {
+            rivet_sps_put_bool(&w, info[i].found);
+            rivet_sps_put_bool(&w, info[i].is_static);
+            rivet_sps_put_u64(&w, info[i].module);
+            rivet_sps_put_u64(&w, info[i].offset);
+            rivet_sps_put_i64(&w, info[i].tpoff);
+            rivet_sps_put_string(&w, info[i].library, strlen(info[i].library));
+            rivet_sps_put_string(&w, info[i].why, strlen(info[i].why));
+        }
+        rv_ci_return(ret, ctx, call_id, &w);
+    }
+    free(info);
+    free_names(names, count);
+}
+
 static char *register_action(const char *arg, size_t arg_size)
 {
     rivet_sps_reader r;
@@ -125,9 +182,10 @@ rivet_error *rv_ci_sps_tls_register(rivet_session *s, rivet_service *tls)
     static const struct { const char *name; rivet_wrapper_fn fn; } wrappers[] = {
         {"rivet_tls_reserve_sps", reserve_sps},
         {"rivet_tls_release_sps", release_sps},
+        {"rivet_tls_host_lookup_sps", host_lookup_sps},
     };
     rivet_error *e = NULL;
-    for (size_t i = 0; i < 2 && !e; i++)
+    for (size_t i = 0; i < sizeof wrappers / sizeof wrappers[0] && !e; i++)
         e = rivet_session_add_wrapper_function(s, wrappers[i].name, wrappers[i].fn);
     const struct { const char *name; uint64_t addr; } symbols[] = {
         {"rivet_tls_service", (uint64_t)(uintptr_t)tls},

@@ -81,6 +81,13 @@ uint64_t rv_tls_static_module(void);
 void *rv_tls_get_addr(const uint64_t *ti);
 /* The TLS descriptor function for blocks in the arena (0: none). */
 uint64_t rv_tls_desc_function(void);
+/* Thread-locals of the executor's own libraries, by name
+ * (sys/posix/tls_host.c): module id, offset, and the thread-pointer offset
+ * when the module's TLS is static (placed there first if still possible).
+ * `out` is an array of `count` struct rv_sys_host_tls (sys/sys.h). */
+struct rv_sys_host_tls;
+rivet_error *rv_tls_host_lookup(const char *const *names, size_t count,
+                                struct rv_sys_host_tls *out);
 
 /* ------------------------------------------------------------------ IFUNC */
 

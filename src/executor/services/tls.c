@@ -18,7 +18,9 @@
  * General and local dynamic code calls __tls_get_addr with a GOT pair
  * {module, offset}; the controller binds those calls to rv_tls_get_addr,
  * which answers rivet's module (base = the thread pointer) itself and hands
- * any other module to the C runtime.
+ * any other module to the C runtime. That is how thread-locals of the
+ * executor's own libraries are reached too (host lookup, below): their
+ * pairs carry the C runtime's module ids.
  *
  * The arena is process-wide (it is part of the executable's static TLS), so
  * its allocator is too; the service instance remembers what it reserved so
@@ -267,6 +269,18 @@ uint64_t rv_tls_static_module(void)
 uint64_t rv_tls_desc_function(void)
 {
     return rv_sys_tls_desc_static_function();
+}
+
+/* Host thread-locals need no block of the arena: JIT'd code reaches them in
+ * their own module (general dynamic, through rv_tls_get_addr forwarding to
+ * the C runtime) or at their own static offset (initial exec). */
+rivet_error *rv_tls_host_lookup(const char *const *names, size_t count,
+                                rv_sys_host_tls *out)
+{
+    rivet_error *e = NULL;
+    for (size_t i = 0; i < count && !e; i++)
+        e = rv_sys_tls_host_symbol(names[i], &out[i]);
+    return e;
 }
 
 /* ------------------------------------------------------------------ service */
