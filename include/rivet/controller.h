@@ -40,9 +40,17 @@ extern "C" {
 
 /* Start `path` (NULL: rivet-executor next to the running program, else
  * found on $PATH) as a child connected by a socketpair. The child inherits
- * stdin, stdout and stderr, and is killed if this thread's process dies
- * (PR_SET_PDEATHSIG; note that the kernel ties this to the thread that
- * spawned it). rivet_executor_destroy hangs up and reaps it. */
+ * stdin, stdout and stderr. rivet_executor_destroy hangs up and reaps it.
+ *
+ * Any thread may spawn, and the executor outlives that thread: it is tied
+ * to the controller's *process*. rivet-executor exits at once when the
+ * connection ends without a hangup (the controller died or closed it),
+ * and within 200 ms when the controller's process has ended even though
+ * the socket is still open somewhere (a forked copy of the controller
+ * holding it): it checks getppid() against the parent it started with.
+ * PR_SET_PDEATHSIG is not used because the kernel ties it to the thread
+ * that forked, not the process. A custom `path` should likewise exit on
+ * end of stream. */
 rivet_error *rivet_executor_spawn(const char *path, rivet_executor **out);
 
 /* Connect to `rivet-executor --listen HOST:PORT`. */

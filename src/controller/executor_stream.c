@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -331,13 +330,16 @@ static char *default_executor_path(void)
     return path;
 }
 
-/* In the child, between fork and exec: only async-signal-safe calls. */
+/* In the child, between fork and exec: only async-signal-safe calls.
+ * No PR_SET_PDEATHSIG: the kernel sends it when the *thread* that forked
+ * ends, which would kill the executor of a controller that spawned it
+ * from a short-lived thread. rivet-executor watches for its parent's end
+ * itself (rivet/controller.h). */
 static void exec_child(pid_t parent, int fd, const char *path, bool search,
                        char *const argv[])
 {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
-        _exit(127); /* the parent died before the line above */
+        _exit(127); /* the parent is already gone */
     int flags = fcntl(fd, F_GETFD);
     if (flags < 0 || fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
         _exit(127);

@@ -185,9 +185,12 @@ static void send_hangup(rv_channel *ch, const char *reason)
     mtx_unlock(&ch->write_lock);
 }
 
+static void wake_idle_reader(rv_channel *ch);
+
 void rv_channel_hangup(rv_channel *ch)
 {
     send_hangup(ch, NULL);
+    wake_idle_reader(ch); /* the peer's hangup or end comes next */
 }
 
 /* ---------------------------------------------------------------- ending */
@@ -278,6 +281,8 @@ bool rv_channel_wait_end(rv_channel *ch, int timeout_ms)
         deadline.tv_nsec -= 1000000000L;
     }
     mtx_lock(&ch->lock);
+    if (!ch->reading && atomic_load(&ch->callers) == 0)
+        cnd_signal(&ch->reader_wake); /* someone must read the end */
     while (!atomic_load(&ch->ended)) {
         if (timeout_ms < 0)
             cnd_wait(&ch->ended_changed, &ch->lock);
@@ -494,6 +499,16 @@ static void pass_token(rv_channel *ch)
         cnd_signal(&ch->reader_wake);
 }
 
+/* Frames are expected that no caller will read (an asynchronous call's
+ * answer, the peer's end): don't let the reader thread finish its park. */
+static void wake_idle_reader(rv_channel *ch)
+{
+    mtx_lock(&ch->lock);
+    if (!ch->reading && atomic_load(&ch->callers) == 0)
+        cnd_signal(&ch->reader_wake);
+    mtx_unlock(&ch->lock);
+}
+
 /* Read frames holding the token until `stop` (if not NULL) is set, the
  * channel ends, or (for the reader thread, yield_to_callers) a caller
  * waits. False once the channel has ended. */
@@ -631,9 +646,9 @@ static void end_after_send_failure(rv_channel *ch, rivet_error *e)
 
 /* ---------------------------------------------------------------- calling */
 
-void rv_channel_call(rv_channel *ch, uint64_t target, const char *arg,
-                     size_t arg_size, rivet_wrapper_return_fn ret,
-                     void *ret_ctx, uint64_t user_call_id)
+static void send_call(rv_channel *ch, uint64_t target, const char *arg,
+                      size_t arg_size, rivet_wrapper_return_fn ret,
+                      void *ret_ctx, uint64_t user_call_id)
 {
     rivet_wrapper_result r = {NULL, 0, NULL};
     pending_call *p = malloc(sizeof(*p));
@@ -680,6 +695,14 @@ void rv_channel_call(rv_channel *ch, uint64_t target, const char *arg,
             rivet_error_free(e);
         }
     }
+}
+
+void rv_channel_call(rv_channel *ch, uint64_t target, const char *arg,
+                     size_t arg_size, rivet_wrapper_return_fn ret,
+                     void *ret_ctx, uint64_t user_call_id)
+{
+    send_call(ch, target, arg, arg_size, ret, ret_ctx, user_call_id);
+    wake_idle_reader(ch); /* nobody waits for this answer: read it promptly */
 }
 
 static void sync_answer(void *ctx, uint64_t id, rivet_wrapper_result r)
@@ -737,7 +760,7 @@ rivet_error *rv_channel_call_sync(rv_channel *ch, uint64_t target,
     if (this_threads_channel == ch) {
         /* We hold the token (a call made while handling a frame we read):
          * keep reading until our answer comes. */
-        rv_channel_call(ch, target, arg, arg_size, sync_answer, &w, 0);
+        send_call(ch, target, arg, arg_size, sync_answer, &w, 0);
         while (!atomic_load(&w.done) && pump_one(ch))
             ;
         mtx_lock(&ch->lock);
@@ -759,7 +782,7 @@ rivet_error *rv_channel_call_sync(rv_channel *ch, uint64_t target,
         rv_channel *outer = this_threads_channel;
         if (leading) /* a failed send reads the peer's reason itself */
             this_threads_channel = ch;
-        rv_channel_call(ch, target, arg, arg_size, sync_answer, &w, 0);
+        send_call(ch, target, arg, arg_size, sync_answer, &w, 0);
         this_threads_channel = outer;
         wait_for_answer(ch, &w, leading);
         unref(ch);

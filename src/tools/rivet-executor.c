@@ -10,7 +10,12 @@
  *
  * With --fd the process lives as long as its controller: a clean hangup
  * shuts the services down and exits 0; a vanished controller (or a broken
- * connection) ends the process at once, even with JIT'd code running.
+ * connection) ends the process at once, even with JIT'd code running. The
+ * controller's process ending also ends it within PARENT_CHECK_MS, even
+ * while the socket stays open (a forked copy of the controller may hold
+ * it): a watchdog thread compares getppid() with the parent it started
+ * with. (Not PR_SET_PDEATHSIG, which fires when the *thread* that spawned
+ * the executor ends, however long its process lives on.)
  * The controller may instead ask it to exit(status) the way a program
  * does after main returns (rivet_executor_exit_sps).
  *
@@ -24,10 +29,13 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rivet/rt.h"
@@ -104,9 +112,36 @@ static void spawned_on_end(void *ctx, const rivet_error *why)
     _exit(1);
 }
 
+#define PARENT_CHECK_MS 200
+
+/* --fd: exit when the process that spawned us has ended (we were
+ * reparented), whatever became of the socket. */
+static void *watch_parent(void *arg)
+{
+    pid_t parent = (pid_t)(intptr_t)arg;
+    struct timespec ts = {0, PARENT_CHECK_MS * 1000000L};
+    for (;;) {
+        nanosleep(&ts, NULL);
+        if (getppid() != parent)
+            _exit(1);
+    }
+    return NULL;
+}
+
+static void start_parent_watch(void)
+{
+    pthread_t t;
+    /* Default stack: glibc carves static TLS (which this process has
+     * plenty of, for JIT'd code) out of it. Without the watchdog the
+     * socket's end still ends us. */
+    if (pthread_create(&t, NULL, watch_parent, (void *)(intptr_t)getppid()) == 0)
+        pthread_detach(t);
+}
+
 static int serve_fd(int fd)
 {
     fcntl(fd, F_SETFD, FD_CLOEXEC); /* programs we run must not inherit it */
+    start_parent_watch();
     rivet_session *s;
     rivet_error *e = new_session(&s, true);
     if (e)

@@ -616,6 +616,105 @@ static void test_spawned_child_killed(void)
     CHECK(kill(child, 0) != 0 && errno == ESRCH); /* reaped: no zombie */
 }
 
+/* ------------------------------------------- the executor and its parent */
+
+typedef struct spawn_run {
+    const char *path;
+    rivet_executor *ex;
+    rivet_error *e;
+} spawn_run;
+
+static int spawn_thread(void *p)
+{
+    spawn_run *sr = p;
+    sr->e = rivet_executor_spawn(sr->path, &sr->ex);
+    return 0;
+}
+
+/* Read "S" (state) from /proc/PID/stat: 0 if the process is gone. */
+static char process_state(pid_t pid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *paren = strrchr(buf, ')');
+    return paren && paren[1] == ' ' ? paren[2] : 0;
+}
+
+static void test_spawn_parent(void)
+{
+    char *path = executor_path();
+    if (!path || access(path, X_OK) != 0) {
+        free(path);
+        return;
+    }
+    /* Spawned from a thread that then ends: the executor lives on with
+     * the process (PR_SET_PDEATHSIG would have killed it here). */
+    spawn_run sr = {path, NULL, NULL};
+    thrd_t t;
+    thrd_create(&t, spawn_thread, &sr);
+    thrd_join(t, NULL);
+    CHECK_OK(sr.e);
+    if (sr.ex) {
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+        const char *names[] = {"getpid"};
+        uint64_t addr = 0;
+        int child = 0;
+        CHECK_OK(rv_executor_lookup_symbols(sr.ex, names, 1, &addr));
+        CHECK_OK(rv_executor_run_function(sr.ex, addr, &child));
+        CHECK(child > 0);
+        rivet_executor_destroy(sr.ex);
+    }
+
+    /* The controller's process ends while a forked copy of it keeps the
+     * socket open: the executor still ends, by watching its parent. */
+    int report[2];
+    CHECK(pipe(report) == 0);
+    pid_t controller = fork();
+    if (controller == 0) {
+        rivet_executor *ex = NULL;
+        int child = 0;
+        const char *names[] = {"getpid"};
+        uint64_t addr = 0;
+        if (rivet_executor_spawn(path, &ex) ||
+            rv_executor_lookup_symbols(ex, names, 1, &addr) ||
+            rv_executor_run_function(ex, addr, &child))
+            _exit(1);
+        if (fork() == 0) { /* holds the socket for 3 s */
+            struct timespec ts = {3, 0};
+            nanosleep(&ts, NULL);
+            _exit(0);
+        }
+        if (write(report[1], &child, sizeof(child)) != sizeof(child))
+            _exit(1);
+        _exit(0); /* no hangup: the process just ends */
+    }
+    close(report[1]);
+    int executor = 0;
+    CHECK(read(report[0], &executor, sizeof(executor)) == sizeof(executor));
+    close(report[0]);
+    waitpid(controller, NULL, 0);
+    double t0 = now_ms();
+    char state = executor > 0 ? process_state(executor) : 0;
+    while (state && state != 'Z' && now_ms() - t0 < 2000) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+        state = process_state(executor);
+    }
+    double took = now_ms() - t0;
+    CHECK(executor > 0 && (!state || state == 'Z'));
+    CHECK(took < 1000);
+    if (executor > 0 && state && state != 'Z')
+        kill(executor, SIGKILL);
+    free(path);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -626,5 +725,6 @@ int main(void)
     test_executor_faults();
     test_controller_faults();
     test_spawned_child_killed();
+    test_spawn_parent();
     return check_report("test_stream");
 }
