@@ -64,8 +64,9 @@ rivet_error *rivet_executor_connect_fd(int fd, rivet_executor **out);
 /* A controller-side handler: the target of executor -> controller calls
  * (rivet_session_call_controller). Answer exactly once through
  * ret(return_ctx, call_id, result) with malloc'd bytes — now or later from
- * another thread. Over a stream it runs on the connection's reader thread,
- * so it must not block for long. */
+ * another thread. Over a stream it runs on whichever thread is reading the
+ * connection (its reader thread, or a thread waiting in a call to the
+ * executor), so it must not block for long. */
 typedef void (*rivet_handler_fn)(void *ctx, uint64_t call_id,
                                  rivet_wrapper_return_fn ret, void *return_ctx,
                                  const char *arg, size_t arg_size);

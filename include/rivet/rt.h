@@ -144,7 +144,7 @@ rivet_error *rivet_session_add_wrapper_function(rivet_session *s,
 /* Like rivet_session_add_wrapper_function, for a wrapper that may run for
  * an unbounded time (it runs JIT'd code: run_main, run_function). Stream
  * transports run such calls on a thread of their own; every other wrapper
- * runs on the transport's reader thread and must answer promptly (or
+ * runs on the thread reading the transport and must answer promptly (or
  * answer later from another thread). */
 rivet_error *rivet_session_add_blocking_wrapper_function(rivet_session *s,
                                                          const char *name,

@@ -6,8 +6,9 @@
  *
  * The executor speaks first with a SETUP frame (target triple, page size,
  * bootstrap symbols); after that, wrapper calls go out as CALL frames on a
- * channel (support/channel.h) whose reader thread matches results by call
- * id and runs the handlers JIT'd code calls by tag. When the connection
+ * channel (support/channel.h) that matches results by call id and runs
+ * the handlers JIT'd code calls by tag. A caller waiting for its result
+ * reads the socket itself when nobody else does. When the connection
  * ends, a spawned child is reaped so the failure can say how it died.
  */
 #include <errno.h>

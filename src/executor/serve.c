@@ -3,7 +3,9 @@
  * controller over a stream socket (rivet/rt.h; frames in
  * docs/wire-protocol.md).
  *
- * Threads: a reader thread reads frames and runs quick wrappers inline.
+ * Threads: the channel's reader (the thread started here, or JIT'd code
+ * waiting for the controller: support/channel.h) runs quick wrappers
+ * inline and answers from that thread — no hand-over on the reply path.
  * Blocking wrappers (JIT'd code) go to the thread that called serve when it
  * is idle — constructors, main and destructors then run on one thread, the
  * executor's main thread, as in a native program — and to a fresh thread

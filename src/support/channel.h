@@ -10,12 +10,16 @@
  * answers with a HANGUP carrying the reason before closing. When a channel
  * ends, every call still waiting for a result fails; nothing hangs.
  *
- * Threads: one reader (rv_channel_start's thread or the caller of
- * rv_channel_run) reads frames and runs on_call inline, so on_call must not
- * block: long work answers later from another thread. A synchronous call
- * made *on* the reader thread (a constructor run by an inline call that
- * calls back into the peer) reads and dispatches frames itself until its
- * answer arrives. Every other function may be called from any thread.
+ * Threads: one thread at a time reads frames and runs on_call inline, so
+ * on_call must not block: long work answers later from another thread.
+ * The reader is leader/follower (channel.c): a thread waiting in
+ * rv_channel_call_sync reads frames itself while nobody else does, so
+ * its answer reaches it without a thread hand-over; the reader thread
+ * (rv_channel_start's, or the caller of rv_channel_run) reads while no
+ * caller waits. A synchronous call made by the reading thread (a
+ * constructor run by an inline call that calls back into the peer) keeps
+ * reading until its answer arrives. Every function may be called from any
+ * thread.
  *
  * The channel never closes the descriptor; it shuts it down when it ends.
  */
@@ -45,7 +49,7 @@ typedef struct rv_channel_config {
     /* The connection ended by the peer's doing (hangup, end of stream, bad
      * frame): `why` (NULL for a clean hangup) is consumed; the returned
      * error (may be NULL) is what rv_channel_end_error reports. Runs once,
-     * on the reader thread, before waiting calls fail. */
+     * on the thread that read the end, before waiting calls fail. */
     rivet_error *(*on_end)(void *ctx, rivet_error *why);
 } rv_channel_config;
 
