@@ -103,6 +103,7 @@ bench: all
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(RT_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(UNIT_BIN:%=%.d) \
+-include $(RT_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(UNIT_SRC:%.c=$(BUILD)/obj/%.d) \
+         $(patsubst %.c,$(BUILD)/obj/%.d,$(wildcard src/tools/*.c)) \
          $(BUILD)/obj/examples/embed/embed.d
 .SECONDARY:
