@@ -78,6 +78,10 @@ rivet_error *rv_sys_start_thread(void (*fn)(void *), void *arg);
 /* The LLVM-style target triple of this process ("x86_64-unknown-linux-gnu"). */
 const char *rv_sys_target_triple(void);
 
+/* Tell a leak checker (LeakSanitizer, when linked in) that [addr,
+ * addr+size) holds pointers to heap memory (on) or no longer does (off). */
+void rv_sys_leak_root(uint64_t addr, uint64_t size, bool on);
+
 /* Run fn(first) on the calling thread and fn(second) on another, and
  * return when both are done (both on the caller if no thread can be made). */
 void rv_sys_run_pair(void (*fn)(void *), void *first, void *second);

@@ -39,6 +39,7 @@ struct region {
     size_t extent_count;
     struct owned_action *deallocs; /* one per action pair, fn 0 = none */
     size_t dealloc_count;
+    bool leak_roots; /* extents are registered with a leak checker */
 };
 
 struct slab {
@@ -319,10 +320,22 @@ static rivet_error *protect_segments(const rivet_initialize_request *req,
     return NULL;
 }
 
+/* JIT'd data is a root for leak checkers: pointers kept in its globals
+ * keep their allocations reachable, as a loaded module's globals do. */
+static void set_leak_roots(struct region *r, bool on)
+{
+    if (r->leak_roots == on)
+        return;
+    for (size_t i = 0; i < r->extent_count; i++)
+        rv_sys_leak_root(r->extents[i].addr, r->extents[i].size, on);
+    r->leak_roots = on;
+}
+
 /* Back to the reserved state: read-write and zero. */
-static rivet_error *reset_region_memory(const struct region *r)
+static rivet_error *reset_region_memory(struct region *r)
 {
     rivet_error *errors = NULL;
+    set_leak_roots(r, false);
     for (size_t i = 0; i < r->extent_count; i++) {
         struct extent x = r->extents[i];
         rivet_error *e = rv_sys_protect(x.addr, x.size,
@@ -415,8 +428,10 @@ rivet_error *rivet_memory_map_initialize(rivet_memory_map *mm,
     e = write_segments(req, mm->page_size);
     if (!e)
         e = protect_segments(req, mm->page_size);
-    if (!e)
+    if (!e) {
+        set_leak_roots(r, true);
         e = run_finalizers(r, req);
+    }
     e = settle_region(mm, r, e);
     if (e)
         return rivet_error_wrap(e, "memory map: initialize region 0x%llx",

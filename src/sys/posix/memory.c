@@ -137,3 +137,15 @@ bool rv_sys_library_span(uint64_t *lo, uint64_t *hi)
     *hi = span.hi;
     return true;
 }
+
+/* LeakSanitizer's interface, present only in sanitizer builds. */
+void __lsan_register_root_region(const void *p, size_t size) __attribute__((weak));
+void __lsan_unregister_root_region(const void *p, size_t size) __attribute__((weak));
+
+void rv_sys_leak_root(uint64_t addr, uint64_t size, bool on)
+{
+    if (on && __lsan_register_root_region)
+        __lsan_register_root_region((const void *)(uintptr_t)addr, (size_t)size);
+    else if (!on && __lsan_unregister_root_region)
+        __lsan_unregister_root_region((const void *)(uintptr_t)addr, (size_t)size);
+}
