@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <threads.h>
@@ -631,21 +632,6 @@ static int spawn_thread(void *p)
     return 0;
 }
 
-/* Read "S" (state) from /proc/PID/stat: 0 if the process is gone. */
-static char process_state(pid_t pid)
-{
-    char path[64], buf[256];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *paren = strrchr(buf, ')');
-    return paren && paren[1] == ' ' ? paren[2] : 0;
-}
-
 static void test_spawn_parent(void)
 {
     char *path = executor_path();
@@ -673,45 +659,56 @@ static void test_spawn_parent(void)
     }
 
     /* The controller's process ends while a forked copy of it keeps the
-     * socket open: the executor still ends, by watching its parent. */
+     * socket open: the executor still ends, by watching its parent. (We
+     * adopt the orphans, as a subreaper, to reap them.) */
     int report[2];
     CHECK(pipe(report) == 0);
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     pid_t controller = fork();
     if (controller == 0) {
         rivet_executor *ex = NULL;
-        int child = 0;
+        int pids[2] = {0, 0};
         const char *names[] = {"getpid"};
         uint64_t addr = 0;
         if (rivet_executor_spawn(path, &ex) ||
             rv_executor_lookup_symbols(ex, names, 1, &addr) ||
-            rv_executor_run_function(ex, addr, &child))
+            rv_executor_run_function(ex, addr, &pids[0]))
             _exit(1);
-        if (fork() == 0) { /* holds the socket for 3 s */
+        pids[1] = fork();
+        if (pids[1] == 0) { /* holds the socket for 3 s */
             struct timespec ts = {3, 0};
             nanosleep(&ts, NULL);
             _exit(0);
         }
-        if (write(report[1], &child, sizeof(child)) != sizeof(child))
+        if (write(report[1], pids, sizeof(pids)) != sizeof(pids))
             _exit(1);
         _exit(0); /* no hangup: the process just ends */
     }
     close(report[1]);
-    int executor = 0;
-    CHECK(read(report[0], &executor, sizeof(executor)) == sizeof(executor));
+    int pids[2] = {0, 0};
+    CHECK(read(report[0], pids, sizeof(pids)) == sizeof(pids));
     close(report[0]);
     waitpid(controller, NULL, 0);
     double t0 = now_ms();
-    char state = executor > 0 ? process_state(executor) : 0;
-    while (state && state != 'Z' && now_ms() - t0 < 2000) {
-        struct timespec ts = {0, 10 * 1000000L};
+    int status = 0;
+    pid_t done = 0;
+    while (pids[0] > 0 && (done = waitpid(pids[0], &status, WNOHANG)) == 0 &&
+           now_ms() - t0 < 2000) {
+        struct timespec ts = {0, 5 * 1000000L};
         nanosleep(&ts, NULL);
-        state = process_state(executor);
     }
     double took = now_ms() - t0;
-    CHECK(executor > 0 && (!state || state == 'Z'));
+    CHECK(done == pids[0] && WIFEXITED(status) && WEXITSTATUS(status) == 1);
     CHECK(took < 1000);
-    if (executor > 0 && state && state != 'Z')
-        kill(executor, SIGKILL);
+    if (pids[0] > 0 && done != pids[0]) {
+        kill(pids[0], SIGKILL);
+        waitpid(pids[0], NULL, 0);
+    }
+    if (pids[1] > 0) {
+        kill(pids[1], SIGKILL);
+        waitpid(pids[1], NULL, 0);
+    }
+    prctl(PR_SET_CHILD_SUBREAPER, 0);
     free(path);
 }
 
