@@ -39,13 +39,38 @@ typedef struct server {
     bool ended;
 } server;
 
+static void finish_job(job *j)
+{
+    rivet_session_keepalive_release(j->session);
+    free(j->arg);
+    free(j);
+}
+
 static void run_job(job *j)
 {
     rivet_session_call_wrapper(j->session, j->target, j->call_id,
                                rv_channel_return, j->ch, j->arg, j->arg_size);
-    rivet_session_keepalive_release(j->session);
-    free(j->arg);
-    free(j);
+    finish_job(j);
+}
+
+/* The serving thread is free again *before* its answer goes out: the
+ * controller's next blocking call (the exit after main, say) must find it
+ * free, so it runs on the thread whose thread-locals main used. */
+static void return_from_main(void *ctx, uint64_t call_id,
+                             rivet_wrapper_result result)
+{
+    server *sv = ctx;
+    mtx_lock(&sv->lock);
+    sv->main_busy = false;
+    mtx_unlock(&sv->lock);
+    rv_channel_return(sv->ch, call_id, result);
+}
+
+static void run_job_on_main(server *sv, job *j)
+{
+    rivet_session_call_wrapper(j->session, j->target, j->call_id,
+                               return_from_main, sv, j->arg, j->arg_size);
+    finish_job(j);
 }
 
 static void run_job_on_thread(void *p)
@@ -184,9 +209,8 @@ static void serve_blocking_calls(server *sv)
         job *j = sv->queued;
         sv->queued = NULL;
         mtx_unlock(&sv->lock);
-        run_job(j);
+        run_job_on_main(sv, j);
         mtx_lock(&sv->lock);
-        sv->main_busy = false;
     }
     mtx_unlock(&sv->lock);
 }
