@@ -2,6 +2,7 @@
  * support/arena.c — chunked bump allocator (see arena.h).
  */
 #include "support/arena.h"
+#include "sys/sys.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,10 +11,14 @@
 
 struct rv_arena_chunk {
     rv_arena_chunk *next;
+    size_t size;       /* of the whole mapping */
     max_align_t pad[]; /* payload follows, suitably aligned */
 };
 
-enum { ARENA_CHUNK = 256 * 1024 };
+/* Chunks grow geometrically and are mapped prefaulted: a link's graph is
+ * written right after allocation, and one populating mmap costs far less
+ * than a page fault per page (noticeably so under virtualization). */
+enum { ARENA_FIRST_CHUNK = 256 * 1024, ARENA_MAX_CHUNK = 8 * 1024 * 1024 };
 
 void rv_arena_init(rv_arena *a) { memset(a, 0, sizeof *a); }
 
@@ -21,18 +26,22 @@ void rv_arena_free(rv_arena *a) {
     rv_arena_chunk *c = a->head;
     while (c) {
         rv_arena_chunk *next = c->next;
-        free(c);
+        rv_sys_free_pages(c, c->size);
         c = next;
     }
     rv_arena_init(a);
 }
 
 static void *arena_grow(rv_arena *a, size_t size) {
-    size_t payload = size > ARENA_CHUNK / 4 ? size : ARENA_CHUNK;
-    rv_arena_chunk *c = malloc(sizeof *c + payload);
+    size_t chunk = a->total ? a->total : ARENA_FIRST_CHUNK; /* doubling */
+    if (chunk > ARENA_MAX_CHUNK)
+        chunk = ARENA_MAX_CHUNK;
+    size_t payload = size > chunk / 4 ? size : chunk - sizeof(rv_arena_chunk);
+    rv_arena_chunk *c = rv_sys_alloc_pages(sizeof *c + payload);
     if (!c)
         return NULL;
-    a->total += sizeof *c + payload;
+    c->size = sizeof *c + payload;
+    a->total += c->size;
     c->next = a->head;
     a->head = c;
     char *base = (char *)(c + 1);

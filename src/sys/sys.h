@@ -78,6 +78,11 @@ rivet_error *rv_sys_start_thread(void (*fn)(void *), void *arg);
 /* The LLVM-style target triple of this process ("x86_64-unknown-linux-gnu"). */
 const char *rv_sys_target_triple(void);
 
+/* Zeroed, prefaulted, read-write memory for allocators (NULL when none),
+ * and its release. */
+void *rv_sys_alloc_pages(size_t size);
+void rv_sys_free_pages(void *p, size_t size);
+
 /* Tell a leak checker (LeakSanitizer, when linked in) that [addr,
  * addr+size) holds pointers to heap memory (on) or no longer does (off). */
 void rv_sys_leak_root(uint64_t addr, uint64_t size, bool on);

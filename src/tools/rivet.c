@@ -193,7 +193,9 @@ static int parse_run(int argc, char **argv, run_options *o) {
             return bad_usage("unknown option", a);
         } else {
             add_input(o, INPUT_FILE, a);
-            if (is_script(a)) {
+            rivet_module_kind kind = rivet_module_kind_of(a);
+            bool binary = kind == RIVET_MODULE_OBJECT || kind == RIVET_MODULE_ARCHIVE;
+            if (!binary && is_script(a)) { /* objects need not be opened twice */
                 o->args = argv + i + 1;
                 o->arg_count = argc - i - 1;
                 break;

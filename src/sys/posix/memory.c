@@ -149,3 +149,16 @@ void rv_sys_leak_root(uint64_t addr, uint64_t size, bool on)
     else if (!on && __lsan_unregister_root_region)
         __lsan_unregister_root_region((const void *)(uintptr_t)addr, (size_t)size);
 }
+
+void *rv_sys_alloc_pages(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void rv_sys_free_pages(void *p, size_t size)
+{
+    if (p)
+        munmap(p, size);
+}
