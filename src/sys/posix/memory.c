@@ -150,15 +150,22 @@ void rv_sys_leak_root(uint64_t addr, uint64_t size, bool on)
         __lsan_unregister_root_region((const void *)(uintptr_t)addr, (size_t)size);
 }
 
+/* The pages hold pointers to heap memory (an arena's nodes point at
+ * malloc'd tables), so a leak checker must scan them like the heap. */
 void *rv_sys_alloc_pages(size_t size)
 {
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    if (p == MAP_FAILED)
+        return NULL;
+    rv_sys_leak_root((uint64_t)(uintptr_t)p, size, true);
+    return p;
 }
 
 void rv_sys_free_pages(void *p, size_t size)
 {
-    if (p)
-        munmap(p, size);
+    if (!p)
+        return;
+    rv_sys_leak_root((uint64_t)(uintptr_t)p, size, false);
+    munmap(p, size);
 }
