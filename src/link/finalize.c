@@ -127,6 +127,8 @@ static void free_actions(rivet_action_pair *p, size_t n) {
 
 static rivet_error *publish(rivet_link *l) {
     rivet_jit *jit = l->jit;
+    if (!rv_namemap_reserve(&jit->exports, l->defs.count))
+        return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < l->defs.capacity; i++) {
         rv_symbol *s = l->defs.slots[i].key ? l->defs.slots[i].value : NULL;
         if (!s || (s->flags & RV_SYM_HIDDEN))

@@ -21,6 +21,7 @@
 
 #include "controller/executor.h"
 #include "link/link.h"
+#include "sys/sys.h"
 #include "link/tls.h"
 
 static rivet_error *nomem(void) {
@@ -174,6 +175,7 @@ static rivet_error *prepare_working_memory(rivet_link *l) {
     if (l->jit->executor->in_process && !l->separate_work) {
         l->work = (uint8_t *)(uintptr_t)alloc_start;
         l->work_is_target = true;
+        rv_sys_prefault_write(alloc_start, l->alloc_size);
     } else {
         l->work = calloc(1, l->alloc_size);
         if (!l->work)

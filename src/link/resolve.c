@@ -97,13 +97,24 @@ static rivet_error *duplicates_error(rv_ptrvec *dups) {
     return e;
 }
 
+/* Size the table once: rehashing as it grows would touch (and zero) about
+ * as much memory again. */
+static bool reserve_definitions(rivet_link *l) {
+    size_t n = 0;
+    for (size_t i = 0; i < l->objects.count; i++) {
+        const rv_object *o = l->objects.items[i];
+        for (uint32_t k = o->first_global; k < o->symbol_count; k++)
+            n += is_global_definition(&o->symbols[k]);
+    }
+    return rv_namemap_reserve(&l->defs, n + 16); /* + runtime's own */
+}
+
 static rivet_error *collect_definitions(rivet_link *l) {
     rv_ptrvec dups = {0};
-    rivet_error *e = NULL;
+    rivet_error *e = reserve_definitions(l) ? NULL
+                   : rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < l->objects.count && !e; i++) {
         rv_object *o = l->objects.items[i];
-        if (!rv_namemap_reserve(&l->defs, o->symbol_count))
-            e = rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
         for (uint32_t k = o->first_global; k < o->symbol_count && !e; k++) {
             rv_symbol *s = &o->symbols[k];
             if (!is_global_definition(s))

@@ -78,6 +78,10 @@ rivet_error *rv_sys_start_thread(void (*fn)(void *), void *arg);
 /* The LLVM-style target triple of this process ("x86_64-unknown-linux-gnu"). */
 const char *rv_sys_target_triple(void);
 
+/* Fault in [addr, addr+size) of this process's writable memory ahead of
+ * writing it (one call instead of a fault per page); best effort. */
+void rv_sys_prefault_write(uint64_t addr, uint64_t size);
+
 /* Zeroed, prefaulted, read-write memory for allocators (NULL when none),
  * and its release. */
 void *rv_sys_alloc_pages(size_t size);

@@ -169,3 +169,16 @@ void rv_sys_free_pages(void *p, size_t size)
     rv_sys_leak_root((uint64_t)(uintptr_t)p, size, false);
     munmap(p, size);
 }
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+void rv_sys_prefault_write(uint64_t addr, uint64_t size)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    uint64_t start = addr & ~(uint64_t)(page - 1);
+    /* older kernels say EINVAL: the pages then fault in as they are written */
+    (void)madvise((void *)(uintptr_t)start, (size_t)(addr + size - start),
+                  MADV_POPULATE_WRITE);
+}
