@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench/link.sh BUILD — link-only speed on a synthetic workload (>100k
 # relocations, cross-object calls and data references): rivet run --noexec
-# against llvm-jitlink-14 -noexec on the same objects.
+# against llvm-jitlink-14 -noexec on the same objects. hyperfine (-N, no
+# shell in between) when it is installed, else bench/compare.py.
 set -e
 BUILD=${1:-build}
 RIVET=$(pwd)/$BUILD/bin/rivet
@@ -11,8 +12,22 @@ if [ ! -f "$DIR/main.o" ]; then
     (cd "$DIR" && ls *.c | xargs -P2 -n16 cc -O0 -c)
 fi
 cd "$DIR"
-relocs=$("$RIVET" run --noexec --stats *.o 2>&1 | sed -n 's/.* \([0-9]*\) relocations.*/\1/p')
-echo "link: synthetic workload, $(ls *.o | wc -l) objects, $relocs relocations (median of 7, alternating)"
-python3 "$OLDPWD/bench/compare.py" --runs 7 \
-    --label "rivet run --noexec" -- "$RIVET" run --noexec *.o \
-    --label "llvm-jitlink-14 -noexec" -- llvm-jitlink-14 -noexec *.o
+objs=$(echo *.o)
+relocs=$("$RIVET" run --noexec --stats $objs 2>&1 | sed -n 's/.* \([0-9]*\) relocations.*/\1/p')
+echo "link: synthetic workload, $(echo $objs | wc -w) objects, $relocs relocations"
+if command -v hyperfine > /dev/null; then
+    hyperfine -N -w 3 -r 30 --export-json link.json \
+        -n "rivet run --noexec" "$RIVET run --noexec $objs" \
+        -n "llvm-jitlink-14 -noexec" "llvm-jitlink-14 -noexec $objs" > /dev/null
+    python3 - link.json <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))['results']
+base = r[0]['median']
+for x in r:
+    print(f"  {x['command']:<34} {x['median'] * 1000:9.2f} ms   {x['median'] / base:7.2f}x  (median of {len(x['times'])})")
+PY
+else
+    python3 "$OLDPWD/bench/compare.py" --runs 7 \
+        --label "rivet run --noexec" -- "$RIVET" run --noexec $objs \
+        --label "llvm-jitlink-14 -noexec" -- llvm-jitlink-14 -noexec $objs
+fi
