@@ -19,13 +19,7 @@ if command -v hyperfine > /dev/null; then
     hyperfine -N -w 3 -r 30 --export-json link.json \
         -n "rivet run --noexec" "$RIVET run --noexec $objs" \
         -n "llvm-jitlink-14 -noexec" "llvm-jitlink-14 -noexec $objs" > /dev/null
-    python3 - link.json <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))['results']
-base = r[0]['median']
-for x in r:
-    print(f"  {x['command']:<34} {x['median'] * 1000:9.2f} ms   {x['median'] / base:7.2f}x  (median of {len(x['times'])})")
-PY
+    python3 "$OLDPWD/bench/table.py" link.json
 else
     python3 "$OLDPWD/bench/compare.py" --runs 7 \
         --label "rivet run --noexec" -- "$RIVET" run --noexec $objs \
