@@ -34,6 +34,17 @@ void rv_ci_return_unexpected(rivet_wrapper_return_fn ret, void *ctx,
 /* Answer an `error` call: success when e is NULL, else e (consumed). */
 void rv_ci_return_error(rivet_wrapper_return_fn ret, void *ctx,
                         uint64_t call_id, rivet_error *e);
+/* The service named `service` when `addr` is its announced instance address
+ * (every service is the first member of its implementation, so the two
+ * agree); otherwise NULL and *e says which call named what. Shared by every
+ * encoding: the check does not depend on the bytes. */
+rivet_service *rv_ci_instance(rivet_session *s, const char *service,
+                              uint64_t addr, const char *call, rivet_error **e);
+/* Answer an `expected<u64>` call: the failure e (consumed) or value. */
+void rv_ci_return_u64(rivet_wrapper_return_fn ret, void *ctx, uint64_t call_id,
+                      rivet_error *e, uint64_t value);
+/* Decode a payload that is exactly `n` u64s (most action arguments). */
+bool rv_ci_get_u64s(const char *arg, size_t arg_size, uint64_t *out, size_t n);
 /* The error for a payload that did not decode. */
 rivet_error *rv_ci_malformed(const char *call);
 /* Turn an action's outcome into its return value: NULL or a malloc'd

@@ -43,12 +43,11 @@ static void symbol_info_sps(rivet_session *s, uint64_t call_id,
 
 static bool read_copy_args(const char *arg, size_t arg_size, uint64_t *from,
                            uint64_t *to, uint64_t *size) {
-    rivet_sps_reader r;
-    rivet_sps_reader_init(&r, arg, arg_size);
-    rivet_sps_get_u64(&r, from);
-    rivet_sps_get_u64(&r, to);
-    rivet_sps_get_u64(&r, size);
-    return rivet_sps_reader_done(&r) && *from && *to && *size;
+    uint64_t a[3];
+    if (!rv_ci_get_u64s(arg, arg_size, a, 3) || !a[0] || !a[1] || !a[2])
+        return false;
+    *from = a[0], *to = a[1], *size = a[2];
+    return true;
 }
 
 static char *move_object(uint64_t from, uint64_t to, uint64_t size) {

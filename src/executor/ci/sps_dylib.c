@@ -7,19 +7,11 @@
 #include "executor/ci/ci.h"
 
 /* The instance argument must name this session's dylib manager (the
- * service is the manager's first member, so the addresses agree). */
-static rivet_dylib_manager *dylib_instance(rivet_session *s, uint64_t addr)
+ * service is the manager's first member). */
+static rivet_dylib_manager *dylib_instance(rivet_session *s, uint64_t addr,
+                                           const char *call, rivet_error **e)
 {
-    rivet_service *svc = rivet_session_find_service(s, "dylib_manager");
-    return svc && (uint64_t)(uintptr_t)svc == addr ? (rivet_dylib_manager *)svc
-                                                   : NULL;
-}
-
-static rivet_error *no_instance(const char *call, uint64_t addr)
-{
-    return rivet_error_create(RIVET_ERR_NOT_FOUND,
-                              "%s: 0x%llx is not the dylib manager instance",
-                              call, (unsigned long long)addr);
+    return (rivet_dylib_manager *)rv_ci_instance(s, "dylib_manager", addr, call, e);
 }
 
 /* (u64 instance, optional<string> path) -> expected<u64 handle> */
@@ -36,20 +28,13 @@ static void open_sps(rivet_session *s, uint64_t call_id,
               rivet_sps_get_bool(&r, &has_path) &&
               (!has_path || rivet_sps_get_string_dup(&r, &path)) &&
               rivet_sps_reader_done(&r);
-    rivet_dylib_manager *dm = ok ? dylib_instance(s, instance) : NULL;
-    rivet_error *e = !ok ? rv_ci_malformed("dylib open")
-                   : !dm ? no_instance("dylib open", instance)
-                         : rivet_dylib_manager_open(dm, path, &handle);
+    rivet_error *e = ok ? NULL : rv_ci_malformed("dylib open");
+    rivet_dylib_manager *dm = ok ? dylib_instance(s, instance, "dylib open", &e)
+                                 : NULL;
+    if (dm)
+        e = rivet_dylib_manager_open(dm, path, &handle);
     free(path);
-    if (e) {
-        rv_ci_return_unexpected(ret, ctx, call_id, e);
-        return;
-    }
-    rivet_sps_writer w;
-    rivet_sps_writer_init(&w);
-    rivet_sps_put_bool(&w, true);
-    rivet_sps_put_u64(&w, handle);
-    rv_ci_return(ret, ctx, call_id, &w);
+    rv_ci_return_u64(ret, ctx, call_id, e, handle);
 }
 
 static void free_names(char **names, size_t count)
@@ -101,11 +86,12 @@ static void lookup_sps(rivet_session *s, uint64_t call_id,
     bool ok = rivet_sps_get_u64(&r, &instance) && rivet_sps_get_u64(&r, &handle) &&
               get_names(&r, &names, &count) && rivet_sps_reader_done(&r) &&
               (addrs = malloc((count ? count : 1) * sizeof(*addrs))) != NULL;
-    rivet_dylib_manager *dm = ok ? dylib_instance(s, instance) : NULL;
-    rivet_error *e = !ok ? rv_ci_malformed("dylib lookup")
-                   : !dm ? no_instance("dylib lookup", instance)
-                         : rivet_dylib_manager_lookup(dm, handle,
-                               (const char *const *)names, count, addrs);
+    rivet_error *e = ok ? NULL : rv_ci_malformed("dylib lookup");
+    rivet_dylib_manager *dm = ok ? dylib_instance(s, instance, "dylib lookup", &e)
+                                 : NULL;
+    if (dm)
+        e = rivet_dylib_manager_lookup(dm, handle, (const char *const *)names,
+                                       count, addrs);
     if (e)
         rv_ci_return_unexpected(ret, ctx, call_id, e);
     else

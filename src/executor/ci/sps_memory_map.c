@@ -14,18 +14,11 @@
 #define ACTION_PAIR_MIN_SIZE (2 * (8 + 8))   /* two (fn, arg length) */
 
 /* The instance argument must name this session's memory map. */
-static rivet_memory_map *memory_map_instance(rivet_session *s, uint64_t addr)
+static rivet_memory_map *memory_map_instance(rivet_session *s, uint64_t addr,
+                                             const char *call, rivet_error **e)
 {
-    rivet_memory_map *mm =
-        rivet_memory_map_from_service(rivet_session_find_service(s, "memory_map"));
-    return mm && (uint64_t)(uintptr_t)mm == addr ? mm : NULL;
-}
-
-static rivet_error *no_instance(const char *call, uint64_t addr)
-{
-    return rivet_error_create(RIVET_ERR_NOT_FOUND,
-                              "%s: 0x%llx is not the memory map instance", call,
-                              (unsigned long long)addr);
+    return rivet_memory_map_from_service(rv_ci_instance(s, "memory_map", addr,
+                                                        call, e));
 }
 
 /* ----------------------------------------------------------------- reserve */
@@ -45,18 +38,11 @@ static void reserve_sps(rivet_session *s, uint64_t call_id,
         rv_ci_return_unexpected(ret, ctx, call_id, rv_ci_malformed("reserve"));
         return;
     }
-    rivet_memory_map *mm = memory_map_instance(s, instance);
-    rivet_error *e = mm ? rivet_memory_map_reserve(mm, size, placement, &addr)
-                        : no_instance("reserve", instance);
-    if (e) {
-        rv_ci_return_unexpected(ret, ctx, call_id, e);
-        return;
-    }
-    rivet_sps_writer w;
-    rivet_sps_writer_init(&w);
-    rivet_sps_put_bool(&w, true);
-    rivet_sps_put_u64(&w, addr);
-    rv_ci_return(ret, ctx, call_id, &w);
+    rivet_error *e = NULL;
+    rivet_memory_map *mm = memory_map_instance(s, instance, "reserve", &e);
+    if (mm)
+        e = rivet_memory_map_reserve(mm, size, placement, &addr);
+    rv_ci_return_u64(ret, ctx, call_id, e, addr);
 }
 
 /* -------------------------------------------------------------- initialize */
@@ -123,21 +109,14 @@ static void initialize_sps(rivet_session *s, uint64_t call_id,
     bool ok = rivet_sps_get_u64(&r, &instance) &&
               get_request(&r, &req, &segments, &actions) &&
               rivet_sps_reader_done(&r);
-    rivet_memory_map *mm = ok ? memory_map_instance(s, instance) : NULL;
-    rivet_error *e = !ok ? rv_ci_malformed("initialize")
-                   : !mm ? no_instance("initialize", instance)
-                         : rivet_memory_map_initialize(mm, &req, &region);
+    rivet_error *e = ok ? NULL : rv_ci_malformed("initialize");
+    rivet_memory_map *mm = ok ? memory_map_instance(s, instance, "initialize", &e)
+                              : NULL;
+    if (mm)
+        e = rivet_memory_map_initialize(mm, &req, &region);
     free(segments);
     free(actions);
-    if (e) {
-        rv_ci_return_unexpected(ret, ctx, call_id, e);
-        return;
-    }
-    rivet_sps_writer w;
-    rivet_sps_writer_init(&w);
-    rivet_sps_put_bool(&w, true);
-    rivet_sps_put_u64(&w, region);
-    rv_ci_return(ret, ctx, call_id, &w);
+    rv_ci_return_u64(ret, ctx, call_id, e, region);
 }
 
 /* ------------------------------------------------ deinitialize and release */
@@ -160,10 +139,10 @@ static void batch_sps(rivet_session *s, uint64_t call_id,
     for (uint64_t i = 0; ok && i < n; i++)
         ok = rivet_sps_get_u64(&r, &addrs[i]);
     ok = ok && rivet_sps_reader_done(&r);
-    rivet_memory_map *mm = ok ? memory_map_instance(s, instance) : NULL;
-    rivet_error *e = !ok ? rv_ci_malformed(call)
-                   : !mm ? no_instance(call, instance)
-                         : fn(mm, addrs, (size_t)n);
+    rivet_error *e = ok ? NULL : rv_ci_malformed(call);
+    rivet_memory_map *mm = ok ? memory_map_instance(s, instance, call, &e) : NULL;
+    if (mm)
+        e = fn(mm, addrs, (size_t)n);
     free(addrs);
     rv_ci_return_error(ret, ctx, call_id, e);
 }

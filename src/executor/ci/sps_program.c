@@ -29,11 +29,8 @@ static char *run_initializers(const char *arg, size_t arg_size)
 /* (u64 dso_handle) */
 static char *run_finalizers(const char *arg, size_t arg_size)
 {
-    rivet_sps_reader r;
     uint64_t dso = 0;
-    rivet_sps_reader_init(&r, arg, arg_size);
-    rivet_sps_get_u64(&r, &dso);
-    if (!rivet_sps_reader_done(&r))
+    if (!rv_ci_get_u64s(arg, arg_size, &dso, 1))
         return rv_ci_action_result(rv_ci_malformed("run_finalizers"));
     return rv_ci_action_result(rv_program_run_finalizers(dso));
 }

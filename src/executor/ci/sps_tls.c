@@ -25,18 +25,6 @@
 #include "executor/services/services.h"
 #include "sys/sys.h"
 
-static rivet_service *tls_instance(rivet_session *s, uint64_t addr)
-{
-    rivet_service *svc = rivet_session_find_service(s, "tls");
-    return svc && (uint64_t)(uintptr_t)svc == addr ? svc : NULL;
-}
-
-static rivet_error *no_instance(const char *call, uint64_t addr)
-{
-    return rivet_error_create(RIVET_ERR_NOT_FOUND,
-                              "%s: 0x%llx is not the TLS service instance",
-                              call, (unsigned long long)addr);
-}
 
 static void reserve_sps(rivet_session *s, uint64_t call_id,
                         rivet_wrapper_return_fn ret, void *ctx, const char *arg,
@@ -52,10 +40,11 @@ static void reserve_sps(rivet_session *s, uint64_t call_id,
         rv_ci_return_unexpected(ret, ctx, call_id, rv_ci_malformed("tls reserve"));
         return;
     }
-    rivet_service *svc = tls_instance(s, instance);
     rv_tls_reservation res;
-    rivet_error *e = svc ? rv_tls_reserve(svc, size, align, &res)
-                         : no_instance("tls reserve", instance);
+    rivet_error *e = NULL;
+    rivet_service *svc = rv_ci_instance(s, "tls", instance, "tls reserve", &e);
+    if (svc)
+        e = rv_tls_reserve(svc, size, align, &res);
     if (e) {
         rv_ci_return_unexpected(ret, ctx, call_id, e);
         return;
@@ -78,9 +67,9 @@ static void release_sps(rivet_session *s, uint64_t call_id,
     rivet_sps_reader_init(&r, arg, arg_size);
     rivet_sps_get_u64(&r, &instance);
     rivet_sps_get_u64(&r, &key);
-    rivet_error *e = !rivet_sps_reader_done(&r) ? rv_ci_malformed("tls release")
-                     : !tls_instance(s, instance) ? no_instance("tls release", instance)
-                                                  : rv_tls_release(key);
+    rivet_error *e = rivet_sps_reader_done(&r) ? NULL : rv_ci_malformed("tls release");
+    if (!e && rv_ci_instance(s, "tls", instance, "tls release", &e))
+        e = rv_tls_release(key);
     rv_ci_return_error(ret, ctx, call_id, e);
 }
 
@@ -109,9 +98,9 @@ static void host_lookup_sps(rivet_session *s, uint64_t call_id,
         ok = rivet_sps_get_string_dup(&r, &names[count]);
     ok = ok && rivet_sps_reader_done(&r) &&
          (info = calloc(n ? n : 1, sizeof *info)) != NULL;
-    rivet_error *e = !ok ? rv_ci_malformed("tls host lookup")
-                   : !tls_instance(s, instance) ? no_instance("tls host lookup", instance)
-                   : rv_tls_host_lookup((const char *const *)names, count, info);
+    rivet_error *e = ok ? NULL : rv_ci_malformed("tls host lookup");
+    if (!e && rv_ci_instance(s, "tls", instance, "tls host lookup", &e))
+        e = rv_tls_host_lookup((const char *const *)names, count, info);
     if (e) {
         rv_ci_return_unexpected(ret, ctx, call_id, e);
     } else {
@@ -136,24 +125,16 @@ static void host_lookup_sps(rivet_session *s, uint64_t call_id,
 
 static char *register_action(const char *arg, size_t arg_size)
 {
-    rivet_sps_reader r;
-    uint64_t key = 0, image = 0, image_size = 0;
-    rivet_sps_reader_init(&r, arg, arg_size);
-    rivet_sps_get_u64(&r, &key);
-    rivet_sps_get_u64(&r, &image);
-    rivet_sps_get_u64(&r, &image_size);
-    if (!rivet_sps_reader_done(&r))
+    uint64_t a[3]; /* key, image, image size */
+    if (!rv_ci_get_u64s(arg, arg_size, a, 3))
         return rv_ci_action_result(rv_ci_malformed("tls register"));
-    return rv_ci_action_result(rv_tls_register(key, image, image_size));
+    return rv_ci_action_result(rv_tls_register(a[0], a[1], a[2]));
 }
 
 static char *unregister_action(const char *arg, size_t arg_size)
 {
-    rivet_sps_reader r;
     uint64_t key = 0;
-    rivet_sps_reader_init(&r, arg, arg_size);
-    rivet_sps_get_u64(&r, &key);
-    if (!rivet_sps_reader_done(&r))
+    if (!rv_ci_get_u64s(arg, arg_size, &key, 1))
         return rv_ci_action_result(rv_ci_malformed("tls unregister"));
     return rv_ci_action_result(rv_tls_unregister(key));
 }

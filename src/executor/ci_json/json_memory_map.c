@@ -168,23 +168,17 @@ static void answer(rivet_wrapper_return_fn ret, void *ctx, uint64_t call_id,
     ret(ctx, call_id, r);
 }
 
-static rivet_memory_map *instance(rivet_session *s, uint64_t addr)
+/* The same instance check as the SPS interface's (rv_ci_instance). */
+static rivet_memory_map *instance(rivet_session *s, uint64_t addr,
+                                  const char *call, rivet_error **e)
 {
-    rivet_memory_map *mm =
-        rivet_memory_map_from_service(rivet_session_find_service(s, "memory_map"));
-    return mm && (uint64_t)(uintptr_t)mm == addr ? mm : NULL;
+    return rivet_memory_map_from_service(rv_ci_instance(s, "memory_map", addr,
+                                                        call, e));
 }
 
 static rivet_error *malformed(const char *call)
 {
     return rivet_error_create(RIVET_ERR_PROTOCOL, "%s: malformed JSON request", call);
-}
-
-static rivet_error *no_instance(const char *call, uint64_t addr)
-{
-    return rivet_error_create(RIVET_ERR_NOT_FOUND,
-                              "%s: %llu is not the memory map instance", call,
-                              (unsigned long long)addr);
 }
 
 /* ------------------------------------------------------------- reserve */
@@ -205,10 +199,10 @@ static void reserve_json(rivet_session *s, uint64_t call_id,
         if (!slot || !get_u64(&j, slot))
             j.bad = true;
     }
-    rivet_memory_map *mm = finished(&j) ? instance(s, inst) : NULL;
-    rivet_error *e = !finished(&j) ? malformed("reserve")
-                   : !mm ? no_instance("reserve", inst)
-                   : placement > RIVET_PLACE_LOW_2G
+    rivet_error *e = finished(&j) ? NULL : malformed("reserve");
+    rivet_memory_map *mm = e ? NULL : instance(s, inst, "reserve", &e);
+    e = !mm ? e
+      : placement > RIVET_PLACE_LOW_2G /* before narrowing to the enum */
                        ? rivet_error_create(RIVET_ERR_PROTOCOL,
                                             "reserve: placement %llu",
                                             (unsigned long long)placement)
@@ -282,11 +276,11 @@ static void initialize_json(rivet_session *s, uint64_t call_id,
             j.bad = true;
         }
     }
-    rivet_memory_map *mm = finished(&j) ? instance(s, inst) : NULL;
     rivet_initialize_request req = {segs, count, NULL, 0};
-    rivet_error *e = !finished(&j) ? malformed("initialize")
-                   : !mm ? no_instance("initialize", inst)
-                         : rivet_memory_map_initialize(mm, &req, &region);
+    rivet_error *e = finished(&j) ? NULL : malformed("initialize");
+    rivet_memory_map *mm = e ? NULL : instance(s, inst, "initialize", &e);
+    if (mm)
+        e = rivet_memory_map_initialize(mm, &req, &region);
     for (size_t i = 0; i < count; i++)
         free((void *)segs[i].content);
     answer(ret, ctx, call_id, e, true, region);
@@ -320,9 +314,10 @@ static void batch_json(rivet_session *s, uint64_t call_id,
             j.bad = true;
         }
     }
-    rivet_memory_map *mm = finished(&j) ? instance(s, inst) : NULL;
-    rivet_error *e = !finished(&j) ? malformed(call)
-                   : !mm ? no_instance(call, inst) : fn(mm, addrs, count);
+    rivet_error *e = finished(&j) ? NULL : malformed(call);
+    rivet_memory_map *mm = e ? NULL : instance(s, inst, call, &e);
+    if (mm)
+        e = fn(mm, addrs, count);
     free(addrs);
     answer(ret, ctx, call_id, e, false, 0);
 }
