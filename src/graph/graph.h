@@ -110,11 +110,9 @@ struct rv_object {
     rv_symbol *symbols;      /* by ELF symbol index */
     uint32_t symbol_count;
     uint32_t first_global;   /* sh_info of the symbol table */
-    const char *const *section_names; /* for messages; by index */
     bool needs_low_memory;   /* has absolute 32-bit references */
     bool has_tls;            /* thread-local sections, symbols or edges */
     bool has_ifunc;          /* STT_GNU_IFUNC symbols */
-    uint64_t relocation_count;
 };
 
 /* Address a symbol resolves to, after layout: follows `def`. Undefined weak

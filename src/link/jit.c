@@ -64,7 +64,6 @@ static void free_link(rivet_link *l) {
     rv_ptrvec_free(&l->stub_targets);
     rv_ptrvec_free(&l->host_tls);
     rv_ptrvec_free(&l->exports);
-    rv_ptrvec_free(&l->placed_sections);
     for (int s = 0; s < RV_SEG_COUNT; s++)
         rv_ptrvec_free(&l->segments[s].blocks);
     rv_namemap_free(&l->defs);

@@ -24,14 +24,8 @@
 #include "rivet/rt.h"
 #include "support/arena.h"
 #include "support/namemap.h"
+#include "support/ptrvec.h"
 
-/* A growable array of pointers, for lists whose length is not known ahead. */
-typedef struct rv_ptrvec {
-    void **items;
-    size_t count, capacity;
-} rv_ptrvec;
-bool rv_ptrvec_push(rv_ptrvec *v, void *p);
-void rv_ptrvec_free(rv_ptrvec *v);
 
 /* An input given to the jit, waiting for the next link. */
 typedef struct rv_input {
@@ -108,7 +102,6 @@ struct rivet_link {
     uint64_t region;             /* executor's name for the initialized memory */
     bool initialized;
     rv_ptrvec exports;           /* rv_symbol* published to the jit */
-    rv_ptrvec placed_sections;   /* rv_block* for --show-sections */
     rivet_link_stats stats;
     struct rivet_link *next;
 };

@@ -17,25 +17,6 @@ enum {
     SLAB_SIZE_LOW = 256u << 20, /* below 2 GiB: address space is scarcer */
 };
 
-bool rv_ptrvec_push(rv_ptrvec *v, void *p) {
-    if (v->count == v->capacity) {
-        size_t cap = v->capacity ? v->capacity * 2 : 16;
-        void **items = realloc(v->items, cap * sizeof *items);
-        if (!items)
-            return false;
-        v->items = items;
-        v->capacity = cap;
-    }
-    v->items[v->count++] = p;
-    return true;
-}
-
-void rv_ptrvec_free(rv_ptrvec *v) {
-    free(v->items);
-    v->items = NULL;
-    v->count = v->capacity = 0;
-}
-
 static bool take_free_range(rv_slab *s, uint64_t size, uint64_t *addr) {
     for (size_t i = 0; i < s->free_ranges.count; i++) {
         rv_range *r = s->free_ranges.items[i];
@@ -104,9 +85,25 @@ rivet_error *rv_memory_allocate(rivet_jit *jit, uint64_t size,
     return NULL;
 }
 
+/* Return a range, merged with free neighbours so repeated link/remove
+ * cycles do not fragment the slab; a range that ends at the bump pointer
+ * goes back to it. */
 void rv_memory_free(rv_slab *slab, uint64_t addr, uint64_t size) {
+    rv_ptrvec *v = &slab->free_ranges;
+    for (size_t i = 0; i < v->count;) {
+        rv_range *r = v->items[i];
+        if (r->addr + r->size != addr && addr + size != r->addr) {
+            i++;
+            continue;
+        }
+        if (r->addr < addr)
+            addr = r->addr;
+        size += r->size;
+        free(r);
+        v->items[i] = v->items[--v->count];
+    }
     if (addr + size == slab->base + slab->used) {
-        slab->used -= size; /* the newest allocation: give back to the bump */
+        slab->used -= size;
         return;
     }
     rv_range *r = malloc(sizeof *r);
@@ -114,6 +111,6 @@ void rv_memory_free(rv_slab *slab, uint64_t addr, uint64_t size) {
         return; /* the range leaks inside the slab; released with it */
     r->addr = addr;
     r->size = size;
-    if (!rv_ptrvec_push(&slab->free_ranges, r))
+    if (!rv_ptrvec_push(v, r))
         free(r);
 }

@@ -560,7 +560,6 @@ static rivet_error *read_rela_section(elf_reader *r, uint32_t sec) {
         if (e)
             return e;
     }
-    r->obj->relocation_count += n;
     return NULL;
 }
 

@@ -158,6 +158,33 @@ static void test_comdat_across_links(void) {
     rivet_jit_destroy(jit);
 }
 
+/* Memory of removed links is merged with its free neighbours and reused:
+ * two adjacent one-page links make room for a two-page one. */
+static void test_freed_memory_coalesces(void) {
+    rivet_jit *jit;
+    CHECK_OK(rivet_jit_create(NULL, &jit));
+    const char *a = compile("ma", "int in_a[900] = {1};\n");
+    const char *b = compile("mb", "int in_b[900] = {1};\n");
+    const char *c = compile("mc", "int in_c[900] = {1};\n");
+    const char *d = compile("md", "int in_d[1500] = {1};\n");
+    rivet_link *la, *lb;
+    uint64_t addr_a = 0, addr_d = 0;
+    CHECK_OK(rivet_jit_add_file(jit, a));
+    CHECK_OK(rivet_jit_link(jit, &la));
+    CHECK_OK(rivet_jit_add_file(jit, b));
+    CHECK_OK(rivet_jit_link(jit, &lb));
+    CHECK_OK(rivet_jit_add_file(jit, c));
+    CHECK_OK(rivet_jit_link(jit, NULL)); /* keeps a and b off the bump end */
+    CHECK_OK(rivet_jit_lookup(jit, "in_a", &addr_a));
+    CHECK_OK(rivet_jit_remove(jit, lb));
+    CHECK_OK(rivet_jit_remove(jit, la));
+    CHECK_OK(rivet_jit_add_file(jit, d));
+    CHECK_OK(rivet_jit_link(jit, NULL));
+    CHECK_OK(rivet_jit_lookup(jit, "in_d", &addr_d));
+    CHECK(addr_d == addr_a);
+    rivet_jit_destroy(jit);
+}
+
 static void test_bad_bytes(void) {
     rivet_jit *jit;
     CHECK_OK(rivet_jit_create(NULL, &jit));
@@ -179,6 +206,7 @@ int main(void) {
     test_remove_runs_destructors();
     test_duplicates_and_comdat();
     test_comdat_across_links();
+    test_freed_memory_coalesces();
     test_bad_bytes();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
