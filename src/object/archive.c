@@ -74,10 +74,12 @@ static rivet_error *resolve_long_name(rv_archive *a, ar_entry *e, const char *ra
     return NULL;
 }
 
-static rivet_error *decode_name(rv_archive *a, ar_entry *e, const ar_header *h) {
+static rivet_error *decode_name(rv_archive *a, ar_entry *e, const ar_header *h,
+                               uint64_t avail) {
     if (h->name[0] == '#' && h->name[1] == '1' && h->name[2] == '/') {
-        uint64_t n;
-        if (!parse_decimal(h->name + 3, 13, &n) || n > e->size || n >= sizeof e->name)
+        uint64_t n; /* the name is stored in the archive, thin or not */
+        if (!parse_decimal(h->name + 3, 13, &n) || n > e->size || n > avail ||
+            n >= sizeof e->name)
             return bad(a, e->offset, "bad BSD long name");
         memcpy(e->name, e->data, n);
         e->name[n] = 0;
@@ -121,9 +123,9 @@ static rivet_error *read_entry(rv_archive *a, uint64_t off, ar_entry *e) {
                                         h.name[1] == 'S');
     /* thin archives store only the index and long names inline */
     e->stored = (!a->thin || special) ? e->size : 0;
-    if (e->stored > avail || (!a->thin && h.name[0] == '#' && e->size > avail))
+    if (e->stored > avail)
         return bad(a, off, "member data past the end of the archive");
-    return decode_name(a, e, &h);
+    return decode_name(a, e, &h, avail);
 }
 
 static char *member_display_name(rv_arena *arena, const rv_archive *a,
