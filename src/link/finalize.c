@@ -68,11 +68,11 @@ static rivet_error *eh_frame_actions(rivet_link *l, rivet_action_pair *p,
     rivet_sps_writer_init(&w);
     rivet_sps_put_range(&w, r.start, r.end);
     rivet_error *e = rv_action_call_from_writer(&w, &p->finalize, a->register_eh_frame);
+    if (e)
+        return e;
     rivet_sps_writer_init(&w);
     rivet_sps_put_range(&w, r.start, r.end);
-    if (!e)
-        e = rv_action_call_from_writer(&w, &p->dealloc, a->deregister_eh_frame);
-    return e;
+    return rv_action_call_from_writer(&w, &p->dealloc, a->deregister_eh_frame);
 }
 
 static rivet_error *initializer_actions(rivet_link *l, rivet_action_pair *p) {
@@ -87,11 +87,11 @@ static rivet_error *initializer_actions(rivet_link *l, rivet_action_pair *p) {
     put_role(&w, l, RV_ROLE_FINI_ARRAY);
     put_role(&w, l, RV_ROLE_DTORS);
     rivet_error *e = rv_action_call_from_writer(&w, &p->finalize, a->run_initializers);
+    if (e)
+        return e;
     rivet_sps_writer_init(&w);
     rivet_sps_put_u64(&w, dso);
-    if (!e)
-        e = rv_action_call_from_writer(&w, &p->dealloc, a->run_finalizers);
-    return e;
+    return rv_action_call_from_writer(&w, &p->dealloc, a->run_finalizers);
 }
 
 static size_t build_segments(rivet_link *l, rivet_segment *segs) {

@@ -61,8 +61,8 @@ static rivet_error *apply_one(rivet_link *l, rv_block *b, rv_edge *e) {
     if (t->flags & RV_SYM_NEEDS_STUB)
         L = l->stubs->addr + (uint64_t)t->stub_index * l->arch->stub_size;
     rivet_error *err = NULL;
-    if (l->arch->edge_needs(e->kind) & RV_NEEDS_TLS)
-        err = rv_tls_edge_values(l, e, t, &S, &G);
+    if (l->tls && (l->arch->edge_needs(e->kind) & RV_NEEDS_TLS))
+        err = rv_tls_edge_values(l, e, t, &S, &G); /* only links with TLS */
     if (!err)
         err = l->arch->apply_edge(b, e, b->work + e->offset,
                                   b->addr + e->offset, S, G, GOT, L, t->size);

@@ -120,13 +120,11 @@ rivet_error *rv_ifunc_add_actions(rivet_link *l, rivet_action_pair *p,
         rivet_sps_put_u64(&w, rv_symbol_address(f->resolvers[i]));
         rivet_sps_put_u64(&w, f->slots->addr + i * 8);
     }
-    char *data;
-    size_t size;
-    rivet_error *e = rivet_sps_writer_finish(&w, &data, &size);
-    if (e)
-        return e;
-    p[(*count)++] = (rivet_action_pair){
-        .finalize = {.fn = l->jit->executor->addrs.run_ifunc_resolvers,
-                     .arg = data, .arg_size = size}};
-    return NULL;
+    rivet_action_pair *pair = &p[*count];
+    *pair = (rivet_action_pair){0}; /* no dealloc action */
+    rivet_error *e = rv_action_call_from_writer(
+        &w, &pair->finalize, l->jit->executor->addrs.run_ifunc_resolvers);
+    if (!e)
+        (*count)++;
+    return e;
 }

@@ -250,40 +250,53 @@ static bool is_tls_reference(const void *slot_value) {
     return s && (s->flags & RV_SYM_TLS);
 }
 
+enum name_filter { ANY_NAME, TLS_NAMES, NON_TLS_NAMES };
+
+/* The open names a lookup asks about (malloc'd; *n may be 0). */
+static const char **open_names(const rv_namemap *open, enum name_filter f,
+                               size_t *n) {
+    const char **names = malloc((open->count + 1) * sizeof *names);
+    *n = 0;
+    for (size_t i = 0; names && i < open->capacity; i++) {
+        const rv_namemap_slot *slot = &open->slots[i];
+        bool tls = slot->key && is_tls_reference(slot->value);
+        if (slot->key && (f == ANY_NAME || (f == TLS_NAMES) == tls))
+            names[(*n)++] = slot->key;
+    }
+    return names;
+}
+
+/* A lookup answered `name`: bind it to a proxy and close it. */
+static rv_symbol *close_name(rivet_link *l, rv_namemap *open, const char *name,
+                             uint64_t addr, uint32_t flags) {
+    uint32_t h = rv_name_hash(name);
+    rv_symbol *p = import_symbol(l, name, h, addr, 0, flags);
+    rv_namemap_remove(open, name, h);
+    return p;
+}
+
+static rivet_error *nomem(void) {
+    return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+}
+
 /* Thread-locals of the executor's libraries, before any other lookup: a
  * plain dlsym of a thread-local would settle its library's TLS as dynamic
  * for good, and initial-exec code needs it static (docs/tls.md). Names the
  * executor does not know as thread-locals stay open. */
 static rivet_error *lookup_tls_in_executor(rivet_link *l, rv_namemap *open) {
-    size_t n = 0;
-    for (size_t i = 0; i < open->capacity; i++)
-        if (open->slots[i].key && is_tls_reference(open->slots[i].value))
-            n++;
-    if (!n)
-        return NULL;
-    const char **names = malloc(n * sizeof *names);
-    rv_host_tls_info *info = calloc(n, sizeof *info);
-    rivet_error *e = NULL;
-    if (!names || !info) {
-        e = rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    n = 0;
-    for (size_t i = 0; i < open->capacity; i++)
-        if (open->slots[i].key && is_tls_reference(open->slots[i].value))
-            names[n++] = open->slots[i].key;
-    e = rv_executor_tls_host_lookup(l->jit->executor, names, n, info);
+    size_t n;
+    const char **names = open_names(open, TLS_NAMES, &n);
+    rv_host_tls_info *info = calloc(n ? n : 1, sizeof *info);
+    rivet_error *e = !names || !info ? nomem() : NULL;
+    if (!e && n)
+        e = rv_executor_tls_host_lookup(l->jit->executor, names, n, info);
     for (size_t i = 0; i < n && !e; i++) {
         if (!info[i].found)
             continue;
-        uint32_t h = rv_name_hash(names[i]);
-        rv_symbol *p = import_symbol(l, names[i], h, 0, 0, RV_SYM_TLS);
-        e = p ? rv_tls_note_host(l, p, &info[i])
-              : rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
-        rv_namemap_remove(open, names[i], h);
+        rv_symbol *p = close_name(l, open, names[i], 0, RV_SYM_TLS);
+        e = p ? rv_tls_note_host(l, p, &info[i]) : nomem();
     }
     rv_host_tls_info_free(info, n);
-done:
     free(names);
     free(info);
     return e;
@@ -292,54 +305,33 @@ done:
 /* The client's resolver (rivet_jit_set_symbol_resolver) answers first. */
 static rivet_error *lookup_in_resolver(rivet_link *l, rv_namemap *open) {
     rivet_jit *jit = l->jit;
-    size_t n = 0;
-    const char **names = malloc((open->count + 1) * sizeof *names);
-    if (!names)
-        return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < open->capacity; i++)
-        if (open->slots[i].key && !is_tls_reference(open->slots[i].value))
-            names[n++] = open->slots[i].key;
-    rivet_error *e = NULL;
+    size_t n;
+    const char **names = open_names(open, NON_TLS_NAMES, &n);
+    rivet_error *e = names ? NULL : nomem();
     for (size_t i = 0; i < n && !e; i++) {
         uint64_t addr = jit->resolver(jit->resolver_ctx, names[i]);
-        if (!addr)
-            continue;
-        uint32_t h = rv_name_hash(names[i]);
-        if (!import_symbol(l, names[i], h, addr, 0, 0))
-            e = rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
-        rv_namemap_remove(open, names[i], h);
+        if (addr && !close_name(l, open, names[i], addr, 0))
+            e = nomem();
     }
     free(names);
     return e;
 }
 
 static rivet_error *lookup_in_executor(rivet_link *l, rv_namemap *open) {
-    size_t n = 0;
-    rivet_error *le = open_default_libraries(l);
-    if (!le)
-        le = lookup_tls_in_executor(l, open);
-    if (le || !open->count)
-        return le;
-    const char **names = malloc((open->count + 1) * sizeof *names);
-    uint64_t *addrs = calloc(open->count + 1, sizeof *addrs);
-    rivet_error *e = NULL;
-    if (!names || !addrs) {
-        e = rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
-        goto free_arrays;
-    }
-    for (size_t i = 0; i < open->capacity; i++)
-        if (open->slots[i].key)
-            names[n++] = open->slots[i].key;
-    e = rv_executor_lookup_symbols(l->jit->executor, names, n, addrs);
-    for (size_t i = 0; i < n && !e; i++) {
-        if (!addrs[i])
-            continue;
-        uint32_t h = rv_name_hash(names[i]);
-        if (!import_symbol(l, names[i], h, addrs[i], 0, 0))
-            e = rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
-        rv_namemap_remove(open, names[i], h);
-    }
-free_arrays:
+    rivet_error *e = open_default_libraries(l);
+    if (!e)
+        e = lookup_tls_in_executor(l, open);
+    if (e || !open->count)
+        return e;
+    size_t n;
+    const char **names = open_names(open, ANY_NAME, &n);
+    uint64_t *addrs = calloc(n + 1, sizeof *addrs);
+    e = !names || !addrs ? nomem() : NULL;
+    if (!e)
+        e = rv_executor_lookup_symbols(l->jit->executor, names, n, addrs);
+    for (size_t i = 0; i < n && !e; i++)
+        if (addrs[i] && !close_name(l, open, names[i], addrs[i], 0))
+            e = nomem();
     free(names);
     free(addrs);
     return e;
