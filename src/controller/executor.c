@@ -73,6 +73,19 @@ rivet_error *rv_executor_bind(rivet_executor *ex,
                             "executor: bind");
 }
 
+rivet_error *rv_executor_ready(rivet_executor *ex)
+{
+    return ex->ops->ready ? ex->ops->ready(ex) : NULL;
+}
+
+/* Every helper below reads ex->addrs: connect first. */
+#define NEED_READY(ex)                                                   \
+    do {                                                                 \
+        rivet_error *not_ready_ = rv_executor_ready(ex);                 \
+        if (not_ready_)                                                  \
+            return not_ready_;                                           \
+    } while (0)
+
 /* ------------------------------------------------------------ call helpers */
 
 /* A decoded answer: the buffer and a reader over the value part. */
@@ -186,6 +199,7 @@ static rivet_error *call_u32(rivet_executor *ex, uint64_t fn,
 rivet_error *rv_executor_reserve(rivet_executor *ex, uint64_t size,
                                  rivet_placement placement, uint64_t *addr)
 {
+    NEED_READY(ex);
     rivet_sps_writer w;
     rivet_sps_writer_init(&w);
     rivet_sps_put_u64(&w, ex->addrs.memory_map);
@@ -218,6 +232,7 @@ rivet_error *rv_executor_initialize(rivet_executor *ex,
                                     const rivet_initialize_request *req,
                                     uint64_t *region)
 {
+    NEED_READY(ex);
     rivet_sps_writer w;
     rivet_sps_writer_init(&w);
     rivet_sps_put_u64(&w, ex->addrs.memory_map);
@@ -250,6 +265,7 @@ rivet_error *rv_executor_deinitialize_multiple(rivet_executor *ex,
                                                const uint64_t *regions,
                                                size_t count)
 {
+    NEED_READY(ex);
     return rivet_error_wrap(call_batch(ex, ex->addrs.deinitialize_multiple,
                                        regions, count),
                             "executor: deinitialize");
@@ -258,6 +274,7 @@ rivet_error *rv_executor_deinitialize_multiple(rivet_executor *ex,
 rivet_error *rv_executor_release_multiple(rivet_executor *ex,
                                           const uint64_t *slabs, size_t count)
 {
+    NEED_READY(ex);
     return rivet_error_wrap(call_batch(ex, ex->addrs.release_multiple, slabs,
                                        count),
                             "executor: release");
@@ -268,6 +285,7 @@ rivet_error *rv_executor_release_multiple(rivet_executor *ex,
 rivet_error *rv_executor_open_library(rivet_executor *ex, const char *path,
                                       uint64_t *handle)
 {
+    NEED_READY(ex);
     rivet_sps_writer w;
     rivet_sps_writer_init(&w);
     rivet_sps_put_u64(&w, ex->addrs.dylib_manager);
@@ -306,6 +324,7 @@ rivet_error *rv_executor_lookup_in_library(rivet_executor *ex, uint64_t handle,
                                            const char *const *names,
                                            size_t count, uint64_t *addrs)
 {
+    NEED_READY(ex);
     return rivet_error_wrap(lookup(ex, handle, names, count, addrs),
                             "executor: lookup");
 }
@@ -314,6 +333,7 @@ rivet_error *rv_executor_lookup_symbols(rivet_executor *ex,
                                         const char *const *names, size_t count,
                                         uint64_t *addrs)
 {
+    NEED_READY(ex);
     return rv_executor_lookup_in_library(ex, ex->process_handle, names, count,
                                          addrs);
 }
@@ -339,6 +359,7 @@ rivet_error *rv_executor_run_main(rivet_executor *ex, uint64_t fn, int argc,
                                   char *const *argv, char *const *envp,
                                   int *status)
 {
+    NEED_READY(ex);
     rivet_sps_writer w;
     rivet_sps_writer_init(&w);
     rivet_sps_put_u64(&w, fn);
@@ -354,6 +375,7 @@ rivet_error *rv_executor_run_main(rivet_executor *ex, uint64_t fn, int argc,
 rivet_error *rv_executor_run_function(rivet_executor *ex, uint64_t fn,
                                       int *result)
 {
+    NEED_READY(ex);
     rivet_sps_writer w;
     rivet_sps_writer_init(&w);
     rivet_sps_put_u64(&w, fn);
@@ -370,6 +392,7 @@ rivet_error *rv_executor_symbol_info(rivet_executor *ex, const uint64_t *addrs,
                                      size_t count, uint64_t *sizes,
                                      uint8_t *types)
 {
+    NEED_READY(ex);
     rivet_sps_writer w;
     rivet_sps_writer_init(&w);
     rivet_sps_put_u64(&w, count);
@@ -395,6 +418,7 @@ rivet_error *rv_executor_tls_reserve(rivet_executor *ex, uint64_t size,
                                      uint64_t align, uint64_t *key,
                                      uint64_t *module, int64_t *tpoff)
 {
+    NEED_READY(ex);
     rivet_sps_writer w;
     rivet_sps_writer_init(&w);
     rivet_sps_put_u64(&w, ex->addrs.tls_service);
@@ -412,6 +436,7 @@ rivet_error *rv_executor_tls_reserve(rivet_executor *ex, uint64_t size,
 
 rivet_error *rv_executor_tls_release(rivet_executor *ex, uint64_t key)
 {
+    NEED_READY(ex);
     rivet_sps_writer w;
     rivet_sps_writer_init(&w);
     rivet_sps_put_u64(&w, ex->addrs.tls_service);
@@ -443,6 +468,7 @@ rivet_error *rv_executor_tls_host_lookup(rivet_executor *ex,
                                          const char *const *names,
                                          size_t count, rv_host_tls_info *out)
 {
+    NEED_READY(ex);
     rivet_sps_writer w;
     rivet_sps_writer_init(&w);
     rivet_sps_put_u64(&w, ex->addrs.tls_service);

@@ -30,6 +30,9 @@ typedef struct rv_executor_ops {
     /* Optional (rivet/controller.h); NULL: hang up only / never ends. */
     rivet_error *(*exit)(rivet_executor *ex, int status);
     bool (*exit_status)(rivet_executor *ex, int *wait_status);
+    /* Optional: finish connecting (a spawned executor is still starting
+     * while the controller reads its inputs); NULL: always ready. */
+    rivet_error *(*ready)(rivet_executor *ex);
 } rv_executor_ops;
 
 /* Handlers registered for executor -> controller calls. */
@@ -93,6 +96,10 @@ rivet_error *rv_executor_bind(rivet_executor *ex,
                               bool (*lookup)(void *ctx, const char *name,
                                              uint64_t *addr),
                               void *ctx);
+
+/* Wait until the executor is connected and ex->addrs is filled in; every
+ * use of ex->addrs or call through ex->ops comes after it. */
+rivet_error *rv_executor_ready(rivet_executor *ex);
 
 rivet_error *rv_executor_reserve(rivet_executor *ex, uint64_t size,
                                  rivet_placement placement, uint64_t *addr);

@@ -19,10 +19,12 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +33,7 @@
 #include "rivet/sps.h"
 #include "support/channel.h"
 #include "support/frame.h"
+#include "sys/sys.h"
 
 #define SETUP_TIMEOUT_MS 30000
 
@@ -39,11 +42,18 @@ typedef struct stream_executor {
     rv_channel *ch;
     int fd;
     pid_t pid; /* a spawned child, else 0 */
+    int pidfd; /* open_pidfd(pid), or -1 */
+    char *program; /* the child's executable, for messages */
     mtx_t lock;
     bool reaped;
     int wait_status;
     rv_setup setup;
     uint64_t exit_wrapper; /* "rivet_executor_exit_sps", 0 if not offered */
+    /* Connecting finishes on first need (stream_ready): a spawned child
+     * starts while the controller reads its inputs. Under connect_lock. */
+    mtx_t connect_lock;
+    atomic_bool connected;
+    rivet_error *connect_error; /* kept: every later caller gets a copy */
 } stream_executor;
 
 /* ------------------------------------------------------------ the child */
@@ -54,15 +64,46 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+/* A descriptor that becomes readable when the child ends (Linux 5.3's
+ * pidfd), so waiting for it needs no polling loop; -1 where unsupported. */
+static int open_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (fd >= 0)
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return fd;
+#else
+    (void)pid;
+    return -1;
+#endif
+}
+
+/* Wait up to timeout_ms (< 0: forever) for the child to end. */
+static void wait_for_end(stream_executor *se, int timeout_ms)
+{
+    if (se->pidfd >= 0) {
+        struct pollfd p = {se->pidfd, POLLIN, 0};
+        while (poll(&p, 1, timeout_ms) < 0 && errno == EINTR)
+            ;
+    } else {
+        sleep_ms(timeout_ms < 0 || timeout_ms > 2 ? 2 : timeout_ms);
+    }
+}
+
 /* Reap the child if it has ended, waiting up to timeout_ms (< 0: forever). */
 static bool reap(stream_executor *se, int timeout_ms)
 {
-    mtx_lock(&se->lock);
-    bool done = se->reaped || !se->pid;
-    mtx_unlock(&se->lock);
-    for (int waited = 0; !done; waited += 2) {
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        mtx_lock(&se->lock);
+        bool done = se->reaped || !se->pid;
+        mtx_unlock(&se->lock);
+        if (done)
+            return se->reaped;
         int status;
-        pid_t r = waitpid(se->pid, &status, timeout_ms < 0 ? 0 : WNOHANG);
+        pid_t r = waitpid(se->pid, &status, WNOHANG);
         if (r < 0 && errno == EINTR)
             continue;
         mtx_lock(&se->lock);
@@ -72,14 +113,20 @@ static bool reap(stream_executor *se, int timeout_ms)
         }
         done = se->reaped || r < 0; /* r < 0: reaped by another thread */
         mtx_unlock(&se->lock);
-        if (done || (timeout_ms >= 0 && waited >= timeout_ms))
+        if (done)
             break;
-        sleep_ms(2);
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long waited = (t.tv_sec - start.tv_sec) * 1000L +
+                      (t.tv_nsec - start.tv_nsec) / 1000000L;
+        if (timeout_ms >= 0 && waited >= timeout_ms)
+            break;
+        wait_for_end(se, timeout_ms < 0 ? -1 : (int)(timeout_ms - waited));
     }
     mtx_lock(&se->lock);
-    done = se->reaped;
+    bool reaped = se->reaped;
     mtx_unlock(&se->lock);
-    return done;
+    return reaped;
 }
 
 static rivet_error *exit_error(int status)
@@ -118,11 +165,20 @@ static rivet_error *on_call(void *ctx, rv_channel *ch, uint64_t call_id,
 
 /* ------------------------------------------------------------------ ops */
 
+/* The executor this thread is connecting (its bind's own calls go
+ * through without waiting for the connection they are part of). */
+static _Thread_local stream_executor *connecting;
+
+static rivet_error *stream_ready(rivet_executor *ex);
+
 static rivet_error *stream_call(rivet_executor *ex, uint64_t fn,
                                 const char *arg, size_t arg_size,
                                 char **result, size_t *result_size)
 {
     stream_executor *se = (stream_executor *)ex;
+    rivet_error *e = stream_ready(ex);
+    if (e)
+        return e;
     return rv_channel_call_sync(se->ch, fn, arg, arg_size, result, result_size);
 }
 
@@ -150,8 +206,13 @@ static void stream_destroy(rivet_executor *ex)
         reap(se, -1);
     }
     rv_setup_free(&se->setup);
+    rivet_error_free(se->connect_error);
+    free(se->program);
+    if (se->pidfd >= 0)
+        close(se->pidfd);
     rv_executor_free_base(ex);
     mtx_destroy(&se->lock);
+    mtx_destroy(&se->connect_lock);
     free(se);
 }
 
@@ -199,12 +260,6 @@ static bool stream_exit_status(rivet_executor *ex, int *wait_status)
     return true;
 }
 
-static const rv_executor_ops stream_ops = {
-    .call = stream_call,
-    .destroy = stream_destroy,
-    .exit = stream_exit,
-    .exit_status = stream_exit_status,
-};
 
 /* --------------------------------------------------------------- setup */
 
@@ -255,30 +310,19 @@ static rivet_error *read_setup(stream_executor *se)
     return e;
 }
 
-/* Take over a connected socket (and the child at its other end, if any). */
-static rivet_error *connect_stream(int fd, pid_t pid, rivet_executor **out)
+/* Read the setup frame and start serving the channel. */
+static rivet_error *finish_connect(stream_executor *se)
 {
-    stream_executor *se = calloc(1, sizeof(*se));
-    if (!se) {
-        close(fd);
-        if (pid > 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-        }
-        return rivet_error_create(RIVET_ERR_NOMEM, "executor: out of memory");
-    }
-    se->fd = fd;
-    se->pid = pid;
-    se->base.ops = &stream_ops;
-    mtx_init(&se->lock, mtx_plain);
-    rivet_error *e = rv_executor_init_base(&se->base);
-    if (!e)
-        e = read_setup(se);
+    rivet_error *e = read_setup(se);
+    if (!e && se->base.page_size && se->setup.page_size != se->base.page_size)
+        e = rivet_error_create(RIVET_ERR_PROTOCOL,
+                               "setup: page size %llu, expected %llu",
+                               (unsigned long long)se->setup.page_size,
+                               (unsigned long long)se->base.page_size);
     if (!e) {
         se->base.page_size = se->setup.page_size;
-        se->base.in_process = false;
         lookup_setup(&se->setup, "rivet_executor_exit_sps", &se->exit_wrapper);
-        rv_channel_config cfg = {.fd = fd, .peer = "executor", .ctx = se,
+        rv_channel_config cfg = {.fd = se->fd, .peer = "executor", .ctx = se,
                                  .on_call = on_call, .on_end = on_end};
         e = rv_channel_create(&cfg, &se->ch);
     }
@@ -294,8 +338,76 @@ static rivet_error *connect_stream(int fd, pid_t pid, rivet_executor **out)
     if (e) {
         if (se->pid)
             kill(se->pid, SIGKILL);
+        disconnect(se);
+        if (se->program && strstr(rivet_error_message(e), "(status 127)"))
+            e = rivet_error_wrap(e, "cannot run %s", se->program);
+        e = rivet_error_wrap(e, "executor");
+    }
+    return e;
+}
+
+/* Finish connecting once; a failure is remembered and reported to every
+ * caller. */
+static rivet_error *stream_ready(rivet_executor *ex)
+{
+    stream_executor *se = (stream_executor *)ex;
+    if (atomic_load(&se->connected) || connecting == se)
+        return NULL;
+    mtx_lock(&se->connect_lock);
+    if (!atomic_load(&se->connected) && !se->connect_error) {
+        connecting = se;
+        se->connect_error = finish_connect(se);
+        connecting = NULL;
+        atomic_store(&se->connected, !se->connect_error);
+    }
+    rivet_error *e = se->connect_error
+                         ? rivet_error_create(rivet_error_get_code(se->connect_error),
+                                              "%s", rivet_error_message(se->connect_error))
+                         : NULL;
+    mtx_unlock(&se->connect_lock);
+    return e;
+}
+
+static const rv_executor_ops stream_ops = {
+    .call = stream_call,
+    .destroy = stream_destroy,
+    .exit = stream_exit,
+    .exit_status = stream_exit_status,
+    .ready = stream_ready,
+};
+
+/* Take over a connected socket (and the child at its other end, if any).
+ * `page_size` is the executor's when known in advance (a child on this
+ * machine), else 0; with it the setup frame is read on first need, and the
+ * child starts while the caller goes on; without it, here. */
+static rivet_error *connect_stream(int fd, pid_t pid, uint64_t page_size,
+                                   rivet_executor **out)
+{
+    stream_executor *se = calloc(1, sizeof(*se));
+    if (!se) {
+        close(fd);
+        if (pid > 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+        }
+        return rivet_error_create(RIVET_ERR_NOMEM, "executor: out of memory");
+    }
+    se->fd = fd;
+    se->pid = pid;
+    se->pidfd = pid > 0 ? open_pidfd(pid) : -1;
+    se->base.ops = &stream_ops;
+    se->base.in_process = false;
+    se->base.page_size = page_size;
+    mtx_init(&se->lock, mtx_plain);
+    mtx_init(&se->connect_lock, mtx_plain);
+    rivet_error *e = rv_executor_init_base(&se->base);
+    if (!e && !page_size)
+        e = stream_ready(&se->base);
+    if (e) {
+        if (se->pid)
+            kill(se->pid, SIGKILL);
         stream_destroy(&se->base);
-        return rivet_error_wrap(e, "executor");
+        return e;
     }
     *out = &se->base;
     return NULL;
@@ -303,7 +415,7 @@ static rivet_error *connect_stream(int fd, pid_t pid, rivet_executor **out)
 
 rivet_error *rivet_executor_connect_fd(int fd, rivet_executor **out)
 {
-    return connect_stream(fd, 0, out);
+    return connect_stream(fd, 0, 0, out);
 }
 
 /* ---------------------------------------------------------------- spawn */
@@ -374,9 +486,10 @@ rivet_error *rivet_executor_spawn(const char *path, rivet_executor **out)
         close(sv[0]);
         e = rivet_error_from_errno(err, "executor: cannot start %s", exe);
     } else {
-        e = connect_stream(sv[0], pid, out);
-        if (e && strstr(rivet_error_message(e), "(status 127)"))
-            e = rivet_error_wrap(e, "cannot run %s", exe);
+        /* Same machine, same page size: the setup frame can wait. */
+        e = connect_stream(sv[0], pid, rv_sys_page_size(), out);
+        if (!e)
+            ((stream_executor *)*out)->program = strdup(exe);
     }
     free(found);
     return e;
@@ -409,5 +522,5 @@ rivet_error *rivet_executor_connect_tcp(const char *host, uint16_t port,
                                       "executor: connect to %s:%u", host, port);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    return connect_stream(fd, 0, out);
+    return connect_stream(fd, 0, 0, out);
 }

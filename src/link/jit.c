@@ -275,13 +275,20 @@ static void count_stats(rivet_link *l) {
 
 typedef rivet_error *(*stage_fn)(rivet_link *l);
 
+/* Resolution is the first stage that needs the executor: a spawned one
+ * has been starting while the inputs were read, and is waited for here. */
+static rivet_error *connect_and_resolve(rivet_link *l) {
+    rivet_error *e = rv_executor_ready(l->jit->executor);
+    return e ? e : rv_link_resolve(l);
+}
+
 /* Stages [first, last). The engine's two-phase link (seed 001) stops after
  * layout, lets the client remap sections, then runs fixup and finalize. */
 enum { STAGE_FIXUP = 4, STAGE_COUNT = 6 };
 
 static rivet_error *run_stages(rivet_link *l, size_t first, size_t last) {
     static const stage_fn stages[STAGE_COUNT] = {
-        rv_link_read_inputs, rv_link_resolve, rv_link_build_passes,
+        rv_link_read_inputs, connect_and_resolve, rv_link_build_passes,
         rv_link_layout, rv_link_fixup, rv_link_finalize};
     double *times[] = {&l->stats.read_ms, &l->stats.resolve_ms,
                        &l->stats.passes_ms, &l->stats.layout_ms,

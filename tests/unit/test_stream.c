@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <threads.h>
@@ -617,6 +618,58 @@ static void test_spawned_child_killed(void)
     CHECK(kill(child, 0) != 0 && errno == ESRCH); /* reaped: no zombie */
 }
 
+/* Spawning does not wait for the child: it starts while the controller
+ * goes on, and a child that cannot start is reported by the first use,
+ * to every later use too, with no process left behind. */
+static void test_spawn_deferred(void)
+{
+    char dir[] = "/tmp/rivet-test-stream-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(!"mkdtemp");
+        return;
+    }
+    /* A child that is slow to start: the spawn must not wait for it. */
+    char slow[PATH_MAX];
+    snprintf(slow, sizeof(slow), "%s/slow-executor", dir);
+    FILE *f = fopen(slow, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fputs("#!/bin/sh\nsleep 2\nexit 3\n", f);
+    fclose(f);
+    chmod(slow, 0755);
+    rivet_executor *ex = NULL;
+    double t0 = now_ms();
+    CHECK_OK(rivet_executor_spawn(slow, &ex));
+    CHECK(now_ms() - t0 < 1000);
+    if (ex) {
+        const char *names[] = {"getpid"};
+        uint64_t addr = 0;
+        rivet_error *e = rv_executor_lookup_symbols(ex, names, 1, &addr);
+        CHECK(e && strstr(rivet_error_message(e), "executor exited (status 3)"));
+        rivet_error_free(e);
+        e = rv_executor_ready(ex);
+        CHECK(e && strstr(rivet_error_message(e), "executor exited (status 3)"));
+        rivet_error_free(e);
+        rivet_executor_destroy(ex);
+    }
+    unlink(slow);
+
+    /* A program that does not exist: named in the error. */
+    char missing[PATH_MAX];
+    snprintf(missing, sizeof(missing), "%s/no-such-executor", dir);
+    ex = NULL;
+    CHECK_OK(rivet_executor_spawn(missing, &ex));
+    if (ex) {
+        rivet_error *e = rv_executor_ready(ex);
+        CHECK(e && strstr(rivet_error_message(e), "cannot run") &&
+              strstr(rivet_error_message(e), missing));
+        rivet_error_free(e);
+        rivet_executor_destroy(ex);
+    }
+    rmdir(dir);
+}
+
 /* ------------------------------------------- the executor and its parent */
 
 typedef struct spawn_run {
@@ -722,6 +775,7 @@ int main(void)
     test_executor_faults();
     test_controller_faults();
     test_spawned_child_killed();
+    test_spawn_deferred();
     test_spawn_parent();
     return check_report("test_stream");
 }

@@ -49,13 +49,30 @@ static rivet_error *place_near_libraries(uint64_t size, uint64_t page,
             "[0x%llx, 0x%llx), and together they would exceed 2 GiB",
             (unsigned long long)size, (unsigned long long)lo,
             (unsigned long long)hi);
-    /* Below the lowest library first: the kernel's mmap area grows down,
-     * so that is where free space usually is. */
     uint64_t floor = hi > REACH ? align_up(hi - REACH, page) : page;
+    uint64_t ceiling = align_down(lo + REACH - size, page);
+    /* One hinted request first: the kernel takes the hint when that range
+     * is free and otherwise searches down from the top of its mmap area,
+     * which sits just below the libraries. Either way the answer is
+     * usually in reach, and costs one system call where the exact walk
+     * below may cost a hundred (thread stacks and malloc arenas fill the
+     * space right under the libraries). */
+    if (lo >= size + page) {
+        uint64_t a;
+        rivet_error *e = rv_sys_map(align_down(lo - size, page), size, 0, &a);
+        if (!e && a >= floor && a <= ceiling) {
+            *addr = a;
+            return NULL;
+        }
+        if (!e)
+            rivet_error_free(rv_sys_unmap(a, size));
+        rivet_error_free(e);
+    }
+    /* Then exact placements, below the lowest library first: the kernel's
+     * mmap area grows down, so that is where free space usually is. */
     if (lo >= size + page && lo - size >= floor &&
         try_range(align_down(lo - size, page), floor, true, size, addr))
         return NULL;
-    uint64_t ceiling = align_down(lo + REACH - size, page);
     if (try_range(align_up(hi, page), ceiling, false, size, addr))
         return NULL;
     return rivet_error_create(RIVET_ERR_NOMEM,
