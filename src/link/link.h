@@ -50,6 +50,10 @@ typedef struct rv_slab {
     uint64_t base, size, used;  /* bump pointer */
     rivet_placement placement;
     rv_ptrvec free_ranges;      /* rv_range*, returned by removed links */
+    /* The slab's memory as this process may write it: the slab itself
+     * in-process, a mapping of a shared slab's memory file for an
+     * executor on this machine, else NULL (content is sent). */
+    uint8_t *view;
 } rv_slab;
 
 typedef struct rv_range { uint64_t addr, size; } rv_range;
