@@ -47,6 +47,7 @@ typedef struct rv_handler {
 typedef struct rv_executor_addrs {
     uint64_t memory_map;            /* instance */
     uint64_t reserve, initialize, deinitialize_multiple, release_multiple;
+    uint64_t reserve_shared; /* optional: 0 when the executor lacks it */
     uint64_t dylib_manager;         /* instance */
     uint64_t dylib_open, dylib_lookup;
     uint64_t run_main;              /* wrapper: call main(argc, argv, envp) */
@@ -71,6 +72,10 @@ struct rivet_executor {
     rv_executor_addrs addrs;
     uint64_t page_size;
     bool in_process; /* working memory may be the target memory itself */
+    /* The executor's process id when it runs on this machine (a spawned
+     * child, the peer of a local socket), else 0: its shared slabs can be
+     * mapped here. */
+    uint64_t local_pid;
     /* dylib handle of the executor process itself (opened by bind), the
      * scope rv_executor_lookup_symbols searches */
     uint64_t process_handle;
@@ -103,6 +108,12 @@ rivet_error *rv_executor_ready(rivet_executor *ex);
 
 rivet_error *rv_executor_reserve(rivet_executor *ex, uint64_t size,
                                  rivet_placement placement, uint64_t *addr);
+/* Reserve a slab backed by a memory file: *fd is its descriptor in the
+ * executor process *pid. */
+rivet_error *rv_executor_reserve_shared(rivet_executor *ex, uint64_t size,
+                                        rivet_placement placement,
+                                        uint64_t *addr, uint64_t *pid,
+                                        uint64_t *fd);
 rivet_error *rv_executor_initialize(rivet_executor *ex,
                                     const rivet_initialize_request *req,
                                     uint64_t *region);

@@ -19,6 +19,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -376,6 +377,21 @@ static const rv_executor_ops stream_ops = {
     .ready = stream_ready,
 };
 
+/* The process at the other end of a local (AF_UNIX) socket, else 0. */
+static uint64_t local_peer(int fd)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    int domain = 0;
+    socklen_t dlen = sizeof(domain);
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) != 0 ||
+        domain != AF_UNIX ||
+        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+        cred.pid <= 0)
+        return 0;
+    return (uint64_t)cred.pid;
+}
+
 /* Take over a connected socket (and the child at its other end, if any).
  * `page_size` is the executor's when known in advance (a child on this
  * machine), else 0; with it the setup frame is read on first need, and the
@@ -398,6 +414,7 @@ static rivet_error *connect_stream(int fd, pid_t pid, uint64_t page_size,
     se->base.ops = &stream_ops;
     se->base.in_process = false;
     se->base.page_size = page_size;
+    se->base.local_pid = pid > 0 ? (uint64_t)pid : local_peer(fd);
     mtx_init(&se->lock, mtx_plain);
     mtx_init(&se->connect_lock, mtx_plain);
     rivet_error *e = rv_executor_init_base(&se->base);
@@ -443,24 +460,28 @@ static char *default_executor_path(void)
     return path;
 }
 
-/* In the child, between fork and exec: only async-signal-safe calls.
- * No PR_SET_PDEATHSIG: the kernel sends it when the *thread* that forked
- * ends, which would kill the executor of a controller that spawned it
- * from a short-lived thread. rivet-executor watches for its parent's end
- * itself (rivet/controller.h). */
-static void exec_child(pid_t parent, int fd, const char *path, bool search,
+/* Start the child with posix_spawn (vfork-like: no copy of this
+ * process's page tables, which cost a millisecond for a controller of
+ * moderate size). Its end of the socket is made inheritable in the child
+ * only (dup2 onto itself clears close-on-exec), so children other threads
+ * spawn meanwhile never hold it. No PR_SET_PDEATHSIG: the kernel sends it
+ * when the *thread* that spawned ends, which would kill the executor of a
+ * controller that spawned it from a short-lived thread; rivet-executor
+ * watches for its parent's end itself (rivet/controller.h), and a parent
+ * already gone has closed the socket, which ends the child at once. */
+static int start_child(pid_t *pid, int fd, const char *path, bool search,
                        char *const argv[])
 {
-    if (getppid() != parent)
-        _exit(127); /* the parent is already gone */
-    int flags = fcntl(fd, F_GETFD);
-    if (flags < 0 || fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
-        _exit(127);
-    if (search)
-        execvp(path, argv);
-    else
-        execv(path, argv);
-    _exit(127);
+    posix_spawn_file_actions_t actions;
+    int rc = posix_spawn_file_actions_init(&actions);
+    if (rc != 0)
+        return rc;
+    rc = posix_spawn_file_actions_adddup2(&actions, fd, fd);
+    if (rc == 0)
+        rc = search ? posix_spawnp(pid, path, &actions, NULL, argv, environ)
+                    : posix_spawn(pid, path, &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    return rc;
 }
 
 rivet_error *rivet_executor_spawn(const char *path, rivet_executor **out)
@@ -475,14 +496,11 @@ rivet_error *rivet_executor_spawn(const char *path, rivet_executor **out)
     char fd_arg[16];
     snprintf(fd_arg, sizeof(fd_arg), "%d", sv[1]);
     char *argv[] = {(char *)"rivet-executor", (char *)"--fd", fd_arg, NULL};
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0)
-        exec_child(parent, sv[1], exe, !path && !found, argv);
-    int err = errno;
+    pid_t pid = -1;
+    int err = start_child(&pid, sv[1], exe, !path && !found, argv);
     close(sv[1]);
     rivet_error *e = NULL;
-    if (pid < 0) {
+    if (err != 0) {
         close(sv[0]);
         e = rivet_error_from_errno(err, "executor: cannot start %s", exe);
     } else {

@@ -115,13 +115,8 @@ void rivet_jit_destroy(rivet_jit *jit) {
         rivet_error_free(rv_executor_release_multiple(jit->executor, slabs,
                                                       jit->slabs.count));
     free(slabs);
-    for (size_t i = 0; i < jit->slabs.count; i++) {
-        rv_slab *s = jit->slabs.items[i];
-        for (size_t r = 0; r < s->free_ranges.count; r++)
-            free(s->free_ranges.items[r]);
-        rv_ptrvec_free(&s->free_ranges);
-        free(s);
-    }
+    for (size_t i = 0; i < jit->slabs.count; i++)
+        rv_memory_free_slab(jit, jit->slabs.items[i]);
     rv_ptrvec_free(&jit->slabs);
     for (size_t i = 0; i < jit->pending_count; i++)
         free_input(&jit->pending[i]);

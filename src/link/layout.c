@@ -172,10 +172,12 @@ static void rebase(rivet_link *l) {
 
 static rivet_error *prepare_working_memory(rivet_link *l) {
     uint64_t alloc_start = l->alloc_addr;
-    if (l->jit->executor->in_process && !l->separate_work) {
-        l->work = (uint8_t *)(uintptr_t)alloc_start;
+    if (l->slab->view && !l->separate_work) {
+        /* Written in place: the target memory itself, or this process's
+         * mapping of it (a shared slab). */
+        l->work = l->slab->view + (alloc_start - l->slab->base);
         l->work_is_target = true;
-        rv_sys_prefault_write(alloc_start, l->alloc_size);
+        rv_sys_prefault_write((uint64_t)(uintptr_t)l->work, l->alloc_size);
     } else {
         l->work = calloc(1, l->alloc_size);
         if (!l->work)

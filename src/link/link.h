@@ -166,6 +166,9 @@ rivet_error *rv_memory_allocate(rivet_jit *jit, uint64_t size,
                                 rivet_placement placement, rv_slab **slab,
                                 uint64_t *addr);
 void rv_memory_free(rv_slab *slab, uint64_t addr, uint64_t size);
+/* Unmap the slab's view (if it has its own) and free the bookkeeping; the
+ * executor's slab is released separately. */
+void rv_memory_free_slab(rivet_jit *jit, rv_slab *s);
 
 /* Describe where an edge is, for messages: "obj: section .text: relocation
  * R_X86_64_PC32 at offset 0x1c against 'foo'". */

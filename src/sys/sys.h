@@ -39,6 +39,23 @@ rivet_error *rv_sys_protect(uint64_t addr, uint64_t size, uint8_t prot);
 /* Give whole pages back; they read as zero afterwards. Only valid on
  * memory from rv_sys_map (private anonymous). */
 rivet_error *rv_sys_discard(uint64_t addr, uint64_t size);
+/* Shared slabs (rivet_memory_map_reserve_shared): a memory file of `size`
+ * zero bytes (close-on-exec), mapped read-write and shared at exactly
+ * `addr` over a reservation there, or anywhere when addr is 0. */
+rivet_error *rv_sys_memfile_create(uint64_t size, int *fd);
+rivet_error *rv_sys_map_memfile(int fd, uint64_t addr, uint64_t size,
+                                uint64_t *out);
+/* Give [offset, offset+size) of a memory file back: every mapping of it
+ * reads zero there afterwards. */
+rivet_error *rv_sys_discard_memfile(int fd, uint64_t offset, uint64_t size);
+/* Open descriptor `fd` of process `pid` on this machine for reading and
+ * writing (Linux: /proc/PID/fd/FD; needs the rights to inspect it). */
+rivet_error *rv_sys_open_process_fd(uint64_t pid, uint64_t fd, int *out);
+void rv_sys_close(int fd);
+/* Fault in [addr, addr+size) of this process's memory for reading ahead
+ * of use, where it is backed by pages that exist already; best effort. */
+void rv_sys_prefault_read(uint64_t addr, uint64_t size);
+
 /* Make newly written code visible to instruction fetch (a no-op where the
  * caches are coherent, as on x86-64). */
 void rv_sys_flush_icache(uint64_t addr, uint64_t size);

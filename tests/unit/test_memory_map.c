@@ -1,10 +1,12 @@
 /* Checks the memory map: reserve/initialize/deinitialize/release, content
  * copy and zero fill, protections really applied, action order and
  * rollback, refused requests, batches, and slab placement. */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -249,6 +251,57 @@ static void test_placement(void)
     destroy_map(mm);
 }
 
+/* A shared slab, written through a second mapping of its memory file as
+ * a controller in another process would: in-place segments run as
+ * written, deinitialize zeroes every mapping, release closes the file. */
+static void test_shared_slab(void)
+{
+    rivet_memory_map *mm = new_map();
+    uint64_t slab = 0, region = 0;
+    int fd = -1;
+    CHECK_OK(rivet_memory_map_reserve_shared(mm, 4 * PAGE,
+                                             RIVET_PLACE_NEAR_LIBRARIES, &slab, &fd));
+    CHECK(fd >= 0 && perms_are(slab, "rw-s"));
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)getpid(), fd);
+    int f = open(path, O_RDWR | O_CLOEXEC);
+    CHECK(f >= 0);
+    char *view = f < 0 ? MAP_FAILED
+                       : mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0);
+    if (f >= 0)
+        close(f);
+    CHECK(view != MAP_FAILED);
+    if (view == MAP_FAILED) {
+        destroy_map(mm);
+        return;
+    }
+    memcpy(view, "\xb8\x2a\x00\x00\x00\xc3", 6); /* mov $42, %eax; ret */
+    memcpy(view + 2 * PAGE, "shared data", 11);
+    memset(view + 3 * PAGE, 0x55, PAGE);
+    rivet_segment segs[3] = {
+        {slab, PAGE, NULL, 0, RIVET_PROT_READ | RIVET_PROT_EXEC, true},
+        {slab + 2 * PAGE, PAGE, NULL, 0, RIVET_PROT_READ, true},
+        /* sent content in a shared slab: copied, the rest zeroed */
+        {slab + 3 * PAGE, PAGE, "abc", 3, RIVET_PROT_READ, false},
+    };
+    rivet_initialize_request req = {segs, 3, NULL, 0};
+    CHECK_OK(rivet_memory_map_initialize(mm, &req, &region));
+    int (*fn)(void) = (int (*)(void))(uintptr_t)slab;
+    CHECK(fn() == 42);
+    CHECK(memcmp((void *)(uintptr_t)(slab + 2 * PAGE), "shared data", 11) == 0);
+    CHECK(memcmp(view + 3 * PAGE, "abc", 3) == 0 &&
+          all_zero((uint64_t)(uintptr_t)view + 3 * PAGE + 3, PAGE - 3));
+    CHECK(perms_are(slab, "r-xs") && perms_are(slab + 2 * PAGE, "r--s"));
+    CHECK(write_faults(slab) && write_faults(slab + 2 * PAGE));
+    CHECK_OK(rivet_memory_map_deinitialize(mm, region));
+    CHECK(all_zero((uint64_t)(uintptr_t)view, 4 * PAGE)); /* in both mappings */
+    CHECK(all_zero(slab, 4 * PAGE) && perms_are(slab, "rw-s"));
+    CHECK_OK(rivet_memory_map_release(mm, slab));
+    CHECK(fcntl(fd, F_GETFD) == -1); /* the memory file is closed */
+    munmap(view, 4 * PAGE);
+    destroy_map(mm);
+}
+
 static void test_shutdown_releases(void)
 {
     rivet_session *s;
@@ -276,6 +329,7 @@ int main(void)
     test_refused_requests();
     test_multiple();
     test_placement();
+    test_shared_slab();
     test_shutdown_releases();
     return check_report("test_memory_map");
 }

@@ -23,6 +23,7 @@
 #include "rivet/sps.h"
 #include "support/channel.h"
 #include "support/frame.h"
+#include "sys/sys.h"
 
 /* ------------------------------------------------------------- helpers */
 
@@ -618,6 +619,48 @@ static void test_spawned_child_killed(void)
     CHECK(kill(child, 0) != 0 && errno == ESRCH); /* reaped: no zombie */
 }
 
+/* A spawned executor on this machine offers shared slabs: code written
+ * through this process's mapping of one runs there, with no content sent. */
+static void test_spawn_shared_slab(void)
+{
+    char *path = executor_path();
+    if (!path || access(path, X_OK) != 0) {
+        free(path);
+        return;
+    }
+    rivet_executor *ex = NULL;
+    CHECK_OK(rivet_executor_spawn(path, &ex));
+    free(path);
+    if (!ex)
+        return;
+    uint64_t slab = 0, pid = 0, fd = 0, view = 0, region = 0;
+    CHECK_OK(rv_executor_reserve_shared(ex, 1 << 20, RIVET_PLACE_NEAR_LIBRARIES,
+                                        &slab, &pid, &fd));
+    CHECK(pid != 0 && pid == ex->local_pid && pid != (uint64_t)getpid());
+    int here = -1;
+    CHECK_OK(rv_sys_open_process_fd(pid, fd, &here));
+    if (here >= 0) {
+        CHECK_OK(rv_sys_map_memfile(here, 0, 1 << 20, &view));
+        rv_sys_close(here);
+    }
+    if (view) {
+        /* mov $42, %eax; ret */
+        memcpy((void *)(uintptr_t)view, "\xb8\x2a\x00\x00\x00\xc3", 6);
+        rivet_segment seg = {slab, 4096, NULL, 0, RIVET_PROT_READ | RIVET_PROT_EXEC,
+                             true};
+        rivet_initialize_request req = {&seg, 1, NULL, 0};
+        CHECK_OK(rv_executor_initialize(ex, &req, &region));
+        int v = 0;
+        CHECK_OK(rv_executor_run_function(ex, slab, &v));
+        CHECK(v == 42);
+        CHECK_OK(rv_executor_deinitialize_multiple(ex, &region, 1));
+        CHECK(((volatile char *)(uintptr_t)view)[0] == 0); /* zeroed there */
+        CHECK_OK(rv_executor_release_multiple(ex, &slab, 1));
+        rivet_error_free(rv_sys_unmap(view, 1 << 20));
+    }
+    rivet_executor_destroy(ex);
+}
+
 /* Spawning does not wait for the child: it starts while the controller
  * goes on, and a child that cannot start is reported by the first use,
  * to every later use too, with no process left behind. */
@@ -653,19 +696,26 @@ static void test_spawn_deferred(void)
         rivet_error_free(e);
         rivet_executor_destroy(ex);
     }
-    unlink(slow);
 
-    /* A program that does not exist: named in the error. */
+    /* A program that does not exist: named in the error, at once. */
     char missing[PATH_MAX];
     snprintf(missing, sizeof(missing), "%s/no-such-executor", dir);
     ex = NULL;
-    CHECK_OK(rivet_executor_spawn(missing, &ex));
-    if (ex) {
-        rivet_error *e = rv_executor_ready(ex);
-        CHECK(e && strstr(rivet_error_message(e), "cannot run") &&
-              strstr(rivet_error_message(e), missing));
+    rivet_error *e = rivet_executor_spawn(missing, &ex);
+    CHECK(e && strstr(rivet_error_message(e), missing));
+    rivet_error_free(e);
+    CHECK(ex == NULL);
+
+    /* One that exists but cannot be executed: the same. */
+    f = fopen(slow, "w");
+    if (f) {
+        fputs("not a program\n", f);
+        fclose(f);
+        chmod(slow, 0644);
+        e = rivet_executor_spawn(slow, &ex);
+        CHECK(e && strstr(rivet_error_message(e), slow));
         rivet_error_free(e);
-        rivet_executor_destroy(ex);
+        unlink(slow);
     }
     rmdir(dir);
 }
@@ -776,6 +826,7 @@ int main(void)
     test_controller_faults();
     test_spawned_child_killed();
     test_spawn_deferred();
+    test_spawn_shared_slab();
     test_spawn_parent();
     return check_report("test_stream");
 }

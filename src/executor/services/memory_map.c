@@ -3,8 +3,8 @@
  * slabs of reserved address space, regions initialized inside them, and
  * their dealloc actions.
  *
- * States of a page: *reserved* (read-write, zero unless an in-process
- * controller wrote into it) → *initialized* (part of a region: content,
+ * States of a page: *reserved* (read-write, zero unless a controller wrote
+ * into it, in-process or through a shared slab's memory file) → *initialized* (part of a region: content,
  * protection, finalize actions run) → back to reserved at deinitialize
  * (dealloc actions run, zeroed, read-write again). Release gives a slab's
  * address space back after deinitializing what is left in it.
@@ -40,10 +40,12 @@ struct region {
     struct owned_action *deallocs; /* one per action pair, fn 0 = none */
     size_t dealloc_count;
     bool leak_roots; /* extents are registered with a leak checker */
+    struct slab *slab; /* the slab holding it, once claimed */
 };
 
 struct slab {
     uint64_t addr, size;
+    int fd; /* the memory file of a shared slab, else -1 */
     bool releasing;
     struct region **regions; /* in order of initialization */
     size_t region_count, region_capacity;
@@ -235,6 +237,7 @@ static rivet_error *claim_region(rivet_memory_map *mm, struct region *r)
               sizeof(*sl->regions)))
         return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
     sl->regions[sl->region_count++] = r;
+    r->slab = sl;
     return NULL;
 }
 
@@ -264,9 +267,19 @@ static struct region *find_region(rivet_memory_map *mm, uint64_t addr)
 
 /* ------------------------------------------------------------------ memory */
 
+/* Give whole pages of a slab back; they read as zero afterwards (in every
+ * process that maps a shared slab). */
+static rivet_error *discard(const struct slab *sl, uint64_t addr, uint64_t size)
+{
+    if (sl->fd >= 0)
+        return rv_sys_discard_memfile(sl->fd, addr - sl->addr, size);
+    return rv_sys_discard(addr, size);
+}
+
 /* Zero [addr, addr+size) of writable memory: whole pages are given back to
  * the system (cheap for large bss), partial pages are cleared by hand. */
-static rivet_error *zero_range(uint64_t addr, uint64_t size, uint64_t page)
+static rivet_error *zero_range(const struct slab *sl, uint64_t addr,
+                               uint64_t size, uint64_t page)
 {
     uint64_t end = addr + size;
     uint64_t first = round_up(addr, page), last = end & ~(page - 1);
@@ -276,13 +289,14 @@ static rivet_error *zero_range(uint64_t addr, uint64_t size, uint64_t page)
     }
     memset((void *)(uintptr_t)addr, 0, (size_t)(first - addr));
     memset((void *)(uintptr_t)last, 0, (size_t)(end - last));
-    return rv_sys_discard(first, last - first);
+    return discard(sl, first, last - first);
 }
 
 /* Copy content (unless in place) and zero the rest of each segment. An
  * in-place segment was written entirely by the controller: reserved memory
  * starts zeroed, so its bss already reads as zero. */
-static rivet_error *write_segments(const rivet_initialize_request *req,
+static rivet_error *write_segments(const struct region *r,
+                                   const rivet_initialize_request *req,
                                    uint64_t page)
 {
     for (size_t i = 0; i < req->segment_count; i++) {
@@ -294,7 +308,7 @@ static rivet_error *write_segments(const rivet_initialize_request *req,
          * target memory */
         if (seg->content_size)
             memmove(dst, seg->content, (size_t)seg->content_size);
-        rivet_error *e = zero_range(seg->addr + seg->content_size,
+        rivet_error *e = zero_range(r->slab, seg->addr + seg->content_size,
                                     seg->size - seg->content_size, page);
         if (e)
             return rivet_error_wrap(e, "segment at 0x%llx",
@@ -303,7 +317,8 @@ static rivet_error *write_segments(const rivet_initialize_request *req,
     return NULL;
 }
 
-static rivet_error *protect_segments(const rivet_initialize_request *req,
+static rivet_error *protect_segments(const struct region *r,
+                                     const rivet_initialize_request *req,
                                      uint64_t page)
 {
     for (size_t i = 0; i < req->segment_count; i++) {
@@ -316,6 +331,10 @@ static rivet_error *protect_segments(const rivet_initialize_request *req,
         rivet_error *e = rv_sys_protect(seg->addr, size, seg->prot);
         if (e)
             return e;
+        /* Written through another process's mapping: this one has no
+         * page table entries yet; one call maps them all. */
+        if (r->slab->fd >= 0 && seg->in_place)
+            rv_sys_prefault_read(seg->addr, size);
     }
     return NULL;
 }
@@ -341,7 +360,7 @@ static rivet_error *reset_region_memory(struct region *r)
         rivet_error *e = rv_sys_protect(x.addr, x.size,
                                         RIVET_PROT_READ | RIVET_PROT_WRITE);
         if (!e)
-            e = rv_sys_discard(x.addr, x.size);
+            e = discard(r->slab, x.addr, x.size);
         errors = rivet_error_join(errors, e);
     }
     return errors;
@@ -425,9 +444,9 @@ rivet_error *rivet_memory_map_initialize(rivet_memory_map *mm,
         return rivet_error_wrap(e, "memory map: initialize");
     }
     uint64_t name = r->addr;
-    e = write_segments(req, mm->page_size);
+    e = write_segments(r, req, mm->page_size);
     if (!e)
-        e = protect_segments(req, mm->page_size);
+        e = protect_segments(r, req, mm->page_size);
     if (!e) {
         set_leak_roots(r, true);
         e = run_finalizers(r, req);
@@ -479,8 +498,10 @@ rivet_error *rivet_memory_map_deinitialize_multiple(rivet_memory_map *mm,
 
 /* ----------------------------------------------------------------- reserve */
 
-rivet_error *rivet_memory_map_reserve(rivet_memory_map *mm, uint64_t size,
-                                      rivet_placement placement, uint64_t *addr)
+/* Reserve a slab; with `shared`, back it by a memory file (*fd). */
+static rivet_error *reserve(rivet_memory_map *mm, uint64_t size,
+                            rivet_placement placement, bool shared,
+                            uint64_t *addr, int *fd)
 {
     if (size == 0 || size > UINT64_MAX - mm->page_size)
         return rivet_error_create(RIVET_ERR_MALFORMED,
@@ -490,10 +511,19 @@ rivet_error *rivet_memory_map_reserve(rivet_memory_map *mm, uint64_t size,
     struct slab *sl = calloc(1, sizeof(*sl));
     if (!sl)
         return rivet_error_create(RIVET_ERR_NOMEM, "memory map: reserve: out of memory");
+    sl->fd = -1;
     rivet_error *e = rv_place_slab(size, placement, &sl->addr);
     if (e)
         goto free_slab;
     sl->size = size;
+    if (shared) {
+        uint64_t at;
+        e = rv_sys_memfile_create(size, &sl->fd);
+        if (!e)
+            e = rv_sys_map_memfile(sl->fd, sl->addr, size, &at);
+        if (e)
+            goto unmap_slab;
+    }
     mtx_lock(&mm->lock);
     bool ok = grow((void **)&mm->slabs, &mm->slab_capacity, mm->slab_count,
                    sizeof(*mm->slabs));
@@ -505,14 +535,31 @@ rivet_error *rivet_memory_map_reserve(rivet_memory_map *mm, uint64_t size,
         goto unmap_slab;
     }
     *addr = sl->addr;
+    if (fd)
+        *fd = sl->fd;
     return NULL;
 
 unmap_slab:
     rivet_error_free(rv_sys_unmap(sl->addr, size));
+    rv_sys_close(sl->fd);
 free_slab:
     free(sl);
     return rivet_error_wrap(e, "memory map: reserve 0x%llx bytes",
                             (unsigned long long)size);
+}
+
+rivet_error *rivet_memory_map_reserve(rivet_memory_map *mm, uint64_t size,
+                                      rivet_placement placement, uint64_t *addr)
+{
+    return reserve(mm, size, placement, false, addr, NULL);
+}
+
+rivet_error *rivet_memory_map_reserve_shared(rivet_memory_map *mm,
+                                             uint64_t size,
+                                             rivet_placement placement,
+                                             uint64_t *addr, int *fd)
+{
+    return reserve(mm, size, placement, true, addr, fd);
 }
 
 /* ----------------------------------------------------------------- release */
@@ -575,6 +622,7 @@ rivet_error *rivet_memory_map_release(rivet_memory_map *mm, uint64_t slab_addr)
     unlink_slab(mm, sl);
     mtx_unlock(&mm->lock);
     e = rivet_error_join(e, rv_sys_unmap(sl->addr, sl->size));
+    rv_sys_close(sl->fd);
     free(sl->regions);
     free(sl);
 wrap:
@@ -623,6 +671,7 @@ static void memory_map_destroy(rivet_service *svc)
         for (size_t k = 0; k < sl->region_count; k++)
             region_free(sl->regions[k]);
         rivet_error_free(rv_sys_unmap(sl->addr, sl->size));
+        rv_sys_close(sl->fd);
         free(sl->regions);
         free(sl);
     }

@@ -3,6 +3,8 @@
  * Linux/POSIX (the memory half of sys/sys.h).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <link.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -170,8 +172,11 @@ void rv_sys_free_pages(void *p, size_t size)
     munmap(p, size);
 }
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 /* Linux 5.14 */
+#endif
 #ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#define MADV_POPULATE_WRITE 23
 #endif
 
 void rv_sys_prefault_write(uint64_t addr, uint64_t size)
@@ -181,4 +186,70 @@ void rv_sys_prefault_write(uint64_t addr, uint64_t size)
     /* older kernels say EINVAL: the pages then fault in as they are written */
     (void)madvise((void *)(uintptr_t)start, (size_t)(addr + size - start),
                   MADV_POPULATE_WRITE);
+}
+
+void rv_sys_prefault_read(uint64_t addr, uint64_t size)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    uint64_t start = addr & ~(uint64_t)(page - 1);
+    (void)madvise((void *)(uintptr_t)start, (size_t)(addr + size - start),
+                  MADV_POPULATE_READ);
+}
+
+/* ------------------------------------------------------------ memory files */
+
+rivet_error *rv_sys_memfile_create(uint64_t size, int *fd)
+{
+    int f = memfd_create("rivet-slab", MFD_CLOEXEC);
+    if (f < 0)
+        return rivet_error_from_errno(errno, "memfd_create");
+    if (ftruncate(f, (off_t)size) != 0) {
+        int err = errno;
+        close(f);
+        return rivet_error_from_errno(err, "sizing a memory file to 0x%llx bytes",
+                                      (unsigned long long)size);
+    }
+    *fd = f;
+    return NULL;
+}
+
+rivet_error *rv_sys_map_memfile(int fd, uint64_t addr, uint64_t size,
+                                uint64_t *out)
+{
+    int flags = MAP_SHARED | MAP_NORESERVE | (addr ? MAP_FIXED : 0);
+    void *p = mmap((void *)(uintptr_t)addr, (size_t)size,
+                   PROT_READ | PROT_WRITE, flags, fd, 0);
+    if (p == MAP_FAILED)
+        return rivet_error_from_errno(errno, "mapping 0x%llx bytes of a memory file",
+                                      (unsigned long long)size);
+    *out = (uint64_t)(uintptr_t)p;
+    return NULL;
+}
+
+rivet_error *rv_sys_discard_memfile(int fd, uint64_t offset, uint64_t size)
+{
+    if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset,
+                  (off_t)size) != 0)
+        return rivet_error_from_errno(errno, "punching [0x%llx, 0x%llx) out of a memory file",
+                                      (unsigned long long)offset,
+                                      (unsigned long long)(offset + size));
+    return NULL;
+}
+
+rivet_error *rv_sys_open_process_fd(uint64_t pid, uint64_t fd, int *out)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%llu/fd/%llu", (unsigned long long)pid,
+             (unsigned long long)fd);
+    int f = open(path, O_RDWR | O_CLOEXEC);
+    if (f < 0)
+        return rivet_error_from_errno(errno, "%s", path);
+    *out = f;
+    return NULL;
+}
+
+void rv_sys_close(int fd)
+{
+    if (fd >= 0)
+        close(fd);
 }
