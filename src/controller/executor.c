@@ -60,6 +60,7 @@ static const struct {
     {"rivet_memory_map_reserve_shared_sps", offsetof(rv_executor_addrs, reserve_shared)},
 };
 
+
 rivet_error *rv_executor_bind(rivet_executor *ex,
                               bool (*lookup)(void *ctx, const char *name,
                                              uint64_t *addr),
@@ -81,6 +82,9 @@ rivet_error *rv_executor_bind(rivet_executor *ex,
         if (!lookup(ctx, optional_names[i].name, slot))
             *slot = 0;
     }
+    if (lookup(ctx, "rivet_dylib_process", &ex->process_handle) &&
+        ex->process_handle)
+        return NULL;
     return rivet_error_wrap(rv_executor_open_library(ex, NULL,
                                                      &ex->process_handle),
                             "executor: bind");

@@ -104,6 +104,13 @@ rivet_error *rv_ci_sps_dylib_register(rivet_session *s, rivet_dylib_manager *dm)
 {
     rivet_error *e = rivet_session_add_bootstrap_symbol(
         s, "rivet_dylib_manager", (uint64_t)(uintptr_t)dm);
+    /* The process's own handle, opened now: a controller needs it first
+     * and gets it from the setup frame instead of a call. */
+    uint64_t process = 0;
+    if (!e)
+        e = rivet_dylib_manager_open(dm, NULL, &process);
+    if (!e)
+        e = rivet_session_add_bootstrap_symbol(s, "rivet_dylib_process", process);
     if (!e)
         e = rivet_session_add_wrapper_function(s, "rivet_dylib_open_sps", open_sps);
     if (!e)
