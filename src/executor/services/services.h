@@ -27,6 +27,13 @@ rivet_error *rv_unwind_register(uint64_t start, uint64_t end);
 /* Deregister a section registered before; anything else is an error (the
  * C runtime would abort). */
 rivet_error *rv_unwind_deregister(uint64_t start, uint64_t end);
+/* If libgcc would skip an FDE of the .eh_frame section [start, end) whose
+ * function exists (its PC begin is zero in the low 32 bits:
+ * eh_frame_wide.c), *copy is a malloc'd equivalent section with 8-byte
+ * addresses, which libgcc reads whole; otherwise, and for sections beyond
+ * what the re-encoding understands, NULL. Fails only for lack of memory. */
+rivet_error *rv_eh_frame_widen_hidden(uint64_t start, uint64_t end,
+                                      void **copy);
 
 /* ---------------------------------------------------------- program runner */
 

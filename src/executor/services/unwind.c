@@ -4,9 +4,12 @@
  * and backtraces cross it.
  *
  * The unwinder's own table is process-wide, so the list of what rivet
- * registered is too. It exists for one reason: deregistering a section
+ * registered is too. It exists for two reasons: deregistering a section
  * that was never registered makes libgcc abort, and a library must turn
- * that into an error instead.
+ * that into an error instead; and a section in which libgcc would miss an
+ * FDE (a function starting at a 4 GiB boundary: eh_frame_wide.c) is
+ * registered as a re-encoded copy, which the list keeps until the section
+ * is deregistered.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +18,14 @@
 #include "executor/services/services.h"
 #include "sys/sys.h"
 
+struct registered {
+    uint64_t start; /* the section, as the controller names it */
+    void *copy;     /* what libgcc was given instead, or NULL */
+};
+
 static once_flag registry_once = ONCE_FLAG_INIT;
 static mtx_t registry_lock;
-static uint64_t *registered; /* section starts */
+static struct registered *registered;
 static size_t registered_count, registered_capacity;
 
 static void registry_init(void)
@@ -29,22 +37,22 @@ static void registry_init(void)
 static size_t registry_find(uint64_t start)
 {
     for (size_t i = 0; i < registered_count; i++)
-        if (registered[i] == start)
+        if (registered[i].start == start)
             return i;
     return SIZE_MAX;
 }
 
-static bool registry_add(uint64_t start)
+static bool registry_add(uint64_t start, void *copy)
 {
     if (registered_count == registered_capacity) {
         size_t cap = registered_capacity ? registered_capacity * 2 : 16;
-        uint64_t *p = realloc(registered, cap * sizeof(*p));
+        struct registered *p = realloc(registered, cap * sizeof(*p));
         if (!p)
             return false;
         registered = p;
         registered_capacity = cap;
     }
-    registered[registered_count++] = start;
+    registered[registered_count++] = (struct registered){start, copy};
     return true;
 }
 
@@ -66,7 +74,10 @@ static rivet_error *check_section(uint64_t start, uint64_t end)
 
 rivet_error *rv_unwind_register(uint64_t start, uint64_t end)
 {
+    void *copy = NULL;
     rivet_error *e = check_section(start, end);
+    if (!e)
+        e = rv_eh_frame_widen_hidden(start, end, &copy);
     if (e)
         return rivet_error_wrap(e, "unwind: register");
     call_once(&registry_once, registry_init);
@@ -75,11 +86,13 @@ rivet_error *rv_unwind_register(uint64_t start, uint64_t end)
         e = rivet_error_create(RIVET_ERR_STATE,
                                "unwind: .eh_frame at 0x%llx is already registered",
                                (unsigned long long)start);
-    else if (!registry_add(start))
+    else if (!registry_add(start, copy))
         e = rivet_error_create(RIVET_ERR_NOMEM, "unwind: out of memory");
     else
-        rv_sys_register_frame((const void *)(uintptr_t)start);
+        rv_sys_register_frame(copy ? copy : (const void *)(uintptr_t)start);
     mtx_unlock(&registry_lock);
+    if (e)
+        free(copy);
     return e;
 }
 
@@ -95,7 +108,9 @@ rivet_error *rv_unwind_deregister(uint64_t start, uint64_t end)
                                "unwind: .eh_frame at 0x%llx is not registered",
                                (unsigned long long)start);
     } else {
-        rv_sys_deregister_frame((const void *)(uintptr_t)start);
+        void *copy = registered[i].copy;
+        rv_sys_deregister_frame(copy ? copy : (const void *)(uintptr_t)start);
+        free(copy);
         registered[i] = registered[--registered_count];
     }
     mtx_unlock(&registry_lock);
