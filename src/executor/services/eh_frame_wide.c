@@ -18,8 +18,9 @@
  * pointer, each FDE's PC begin, PC range and LSDA pointer, and the CIE
  * pointers (distances within the section). Call-frame instructions are
  * copied unchanged; DW_CFA_set_loc (its operand is in the FDE encoding),
- * encodings other than absolute and PC-relative, and anything else not
- * understood leave the section as it is.
+ * encodings other than absolute and PC-relative, records not closed by a
+ * zero word inside [start, end), and anything else not understood leave
+ * the section as it is. Like libgcc, reading stops at the first zero word.
  *
  * Format: LSB "Exception Frame" (.eh_frame) and "DWARF Exception Header
  * Encoding"; call-frame instructions: DWARF 4, section 6.4.2.
@@ -306,14 +307,17 @@ static cie_info *add_cie(section *s, uint64_t offset, cursor *c)
     return ci;
 }
 
-/* One record: its offset, body cursor (after the id word) and id. 0 when
- * the terminator (or the end) is reached, -1 when malformed. */
+/* One record: its offset, body cursor (after the id word) and id. 0 at
+ * the terminator, -1 when malformed: also when the section ends before a
+ * whole zero word, where libgcc would read on past its end. */
 static int next_record(const section *s, uint64_t *offset, cursor *body,
                        uint32_t *id)
 {
     cursor c = {s->start + *offset, s->end, true};
     uint32_t len = get_u32(&c);
-    if (!c.ok || len == 0)
+    if (!c.ok)
+        return -1;
+    if (len == 0)
         return 0;
     if (len == 0xffffffffu || len < 4 || len > (uint64_t)(c.end - c.p))
         return -1; /* 64-bit lengths are not expected in one link's frames */
@@ -548,7 +552,8 @@ rivet_error *rv_eh_frame_widen_hidden(uint64_t start, uint64_t end,
     section s = {(const uint8_t *)(uintptr_t)start,
                  (const uint8_t *)(uintptr_t)end, NULL, 0, 0, false};
     out o = {NULL, 0, 0, true};
-    if (hides_fde(&s) && widen(&s, &o))
+    /* an inverted range holds nothing (and would read as a huge one) */
+    if (end >= start && hides_fde(&s) && widen(&s, &o))
         *copy = o.p;
     else
         free(o.p);
