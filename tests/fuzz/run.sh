@@ -8,11 +8,14 @@
 #   fuzz_sps   every rivet_sps_get_* on random bytes
 #   fuzz_frame the wire's frame and setup decoders, and a channel reading
 #              the bytes from a peer (seeded with a few valid frames)
+#   fuzz_eh_frame  the .eh_frame re-encoding for functions at a 4 GiB
+#              boundary on sections at addresses the input chooses (seeded
+#              with a few compiler-shaped sections)
 #
 # Closes with "fuzz: N passed, M failed" (one per target). The corpus is kept
 # in OUTDIR/corpus-* between runs; a crash leaves OUTDIR/crash-* and prints
 # how to reproduce it. FUZZ_ELF_SECONDS / FUZZ_SPS_SECONDS / FUZZ_FRAME_SECONDS
-# change the times.
+# / FUZZ_EH_FRAME_SECONDS change the times.
 set -u
 out=${1:-build-fuzz}
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,10 +24,11 @@ clang=${FUZZ_CC:-clang-14}
 elf_seconds=${FUZZ_ELF_SECONDS:-30}
 sps_seconds=${FUZZ_SPS_SECONDS:-10}
 frame_seconds=${FUZZ_FRAME_SECONDS:-10}
+eh_frame_seconds=${FUZZ_EH_FRAME_SECONDS:-10}
 
 fail_all() {
     echo "fuzz: $1"
-    echo "fuzz: 0 passed, 3 failed"
+    echo "fuzz: 0 passed, 4 failed"
     exit 1
 }
 command -v "$clang" >/dev/null 2>&1 || fail_all "$clang not found (run scripts/install-deps.sh)"
@@ -66,7 +70,7 @@ if [ -n "$todo" ]; then
 fi
 mv "$out/.stamp.new" "$out/.stamp"
 
-for t in fuzz_elf fuzz_sps fuzz_frame; do
+for t in fuzz_elf fuzz_sps fuzz_frame fuzz_eh_frame; do
     # shellcheck disable=SC2086
     "$clang" $cflags -fsanitize=fuzzer "$root/tests/fuzz/$t.c" $objs \
         -pie -rdynamic -ldl -lpthread -o "$out/$t" || fail_all "$t build failed"
@@ -143,6 +147,18 @@ printf '\002\0\0\0\0\0\0\0\001\0\0\0\0\0\0\0\020\0\0\0\0\0\0\0\002\0\0\0\0\0\0\0
 printf '\003\0\0\0\0\0\0\0\001\0\0\0\0\0\0\0\001\0\0\0\0\0\0\0\001\0\0\0\0\0\0\0x' >"$fseeds/result"
 printf '\004\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\003\0\0\0\0\0\0\0bye' >"$fseeds/hangup"
 run_target fuzz_frame "$frame_seconds" 4096 "$fseeds"
+# seeds for fuzz_eh_frame: an address (8 bytes, 64 bytes below a 4 GiB
+# boundary), then a section whose FDE's function is at the boundary ("zR",
+# and "zPLR" with personality slot and LSDA), and one whose is not
+eseeds=$out/seeds-eh_frame
+mkdir -p "$eseeds"
+base='\300\377\377\377\377\057\000\000'
+zplr_cie='\034\000\000\000\000\000\000\000\001zPLR\000\001x\020\007\233\355\017\000\000\033\033\014\007\010\220\001\000\000'
+insns='A\016\020\206\002C\015\006\000\000\000\000\000\000\000'
+printf "$base"'\024\000\000\000\000\000\000\000\001zR\000\001x\020\001\033\014\007\010\220\001\000\000\030\000\000\000\034\000\000\000\040\000\000\000\100\000\000\000\000'"$insns" >"$eseeds/hidden-zr"
+printf "$base$zplr_cie"'\034\000\000\000\044\000\000\000\030\000\000\000\100\000\000\000\004\317\020\000\000'"$insns" >"$eseeds/hidden-zplr"
+printf "$base$zplr_cie"'\034\000\000\000\044\000\000\000X\000\000\000\100\000\000\000\004\317\020\000\000'"$insns" >"$eseeds/plain-zplr"
+run_target fuzz_eh_frame "$eh_frame_seconds" 4096 "$eseeds"
 
 echo "fuzz: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
