@@ -685,8 +685,33 @@ static void test_libgcc(void)
     CHECK(found(0x40) == 0);
 }
 
+/* The registrar follows the records' length words, as libgcc will, and
+ * refuses a section whose walk does not end at a zero word inside it
+ * (a zero last word that is only a record's padding is not enough). */
+static void test_registrar_walk(void)
+{
+    uint32_t padded[4] = {12, 0x1234, 0x5678, 0}; /* one record, no terminator */
+    rivet_error *e = rv_unwind_register(ADDR(padded), ADDR(padded) + sizeof(padded));
+    CHECK(e && rivet_error_get_code(e) == RIVET_ERR_MALFORMED &&
+          strstr(rivet_error_message(e), "zero terminator"));
+    rivet_error_free(e);
+    uint32_t long_record[4] = {100, 1, 2, 0}; /* runs past the end */
+    e = rv_unwind_register(ADDR(long_record), ADDR(long_record) + sizeof(long_record));
+    CHECK(e && rivet_error_get_code(e) == RIVET_ERR_MALFORMED &&
+          strstr(rivet_error_message(e), "past the end"));
+    rivet_error_free(e);
+    uint32_t wide_length[3] = {0xffffffffu, 0, 0}; /* 64-bit length, cut off */
+    e = rv_unwind_register(ADDR(wide_length), ADDR(wide_length) + sizeof(wide_length));
+    CHECK(e && rivet_error_get_code(e) == RIVET_ERR_MALFORMED);
+    rivet_error_free(e);
+    /* refused sections were never registered */
+    CHECK_FAILS(rv_unwind_deregister(ADDR(padded), ADDR(padded) + sizeof(padded)),
+                RIVET_ERR_NOT_FOUND);
+}
+
 int main(void)
 {
+    test_registrar_walk();
     if (!map_boundary()) {
         printf("test_unwind: no free page at a 4 GiB boundary; skipped\n");
         return check_report("test_unwind");

@@ -63,13 +63,32 @@ static rivet_error *check_section(uint64_t start, uint64_t end)
                                   "bad .eh_frame range [0x%llx, 0x%llx)",
                                   (unsigned long long)start,
                                   (unsigned long long)end);
-    uint32_t terminator;
-    memcpy(&terminator, (const void *)(uintptr_t)(end - 4), 4);
-    if (terminator != 0)
-        return rivet_error_create(RIVET_ERR_MALFORMED,
-                                  ".eh_frame at 0x%llx lacks its zero terminator",
-                                  (unsigned long long)start);
-    return NULL;
+    /* libgcc walks records by their length words until a zero one: that
+     * walk must end inside the range, or it reads past the section. */
+    uint64_t at = start;
+    while (end - at >= 4) {
+        uint32_t length;
+        memcpy(&length, (const void *)(uintptr_t)at, 4);
+        if (length == 0)
+            return NULL;
+        uint64_t size = length, header = 4;
+        if (length == 0xffffffffu) { /* 64-bit length */
+            if (end - at < 12)
+                break;
+            memcpy(&size, (const void *)(uintptr_t)(at + 4), 8);
+            header = 12;
+        }
+        if (size > end - at - header)
+            return rivet_error_create(RIVET_ERR_MALFORMED,
+                                      ".eh_frame at 0x%llx: the record at offset 0x%llx "
+                                      "runs past the end",
+                                      (unsigned long long)start,
+                                      (unsigned long long)(at - start));
+        at += header + size;
+    }
+    return rivet_error_create(RIVET_ERR_MALFORMED,
+                              ".eh_frame at 0x%llx lacks its zero terminator",
+                              (unsigned long long)start);
 }
 
 rivet_error *rv_unwind_register(uint64_t start, uint64_t end)
