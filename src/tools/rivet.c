@@ -439,6 +439,22 @@ static int run_program(rivet_jit *jit, const run_options *o) {
     exit(status);
 }
 
+/* What a finished run leaves behind. The process is about to end, and the
+ * kernel takes the whole address space back at once far faster than the
+ * jit could unmap its inputs, arenas and tables one by one, so a run that
+ * succeeded exits without destroying anything (as fast linkers do). The
+ * pointers stay reachable from here, so leak checkers see no leak. */
+static struct {
+    rivet_engine *engine;
+    run_options *options;
+} kept;
+
+static void exit_keeping(run_options *o, rivet_engine *eng, int status) {
+    kept.engine = eng;
+    kept.options = o;
+    exit(status); /* flushes stdio; atexit handlers still run */
+}
+
 /* Free what cmd_run made (also on failure, so leak checkers see a clean
  * exit) and pass `rc` through. */
 static int release_run(run_options *o, rivet_engine *eng, int rc) {
@@ -478,6 +494,8 @@ static int cmd_run(int argc, char **argv) {
         show_symbols(link);
     if (o.stats)
         show_stats(link);
+    if (o.noexec && !o.ex)
+        exit_keeping(&o, eng, 0);
     fflush(stdout);
     if (o.noexec)
         return release_run(&o, eng, 0);
