@@ -170,8 +170,28 @@ static const char *range_name(const elf_reader *r, uint32_t index, char *buf,
     return buf;
 }
 
+/* Objects have a dozen or two sections: those are sorted in place on the
+ * stack; only unusually many go through malloc and qsort. */
+enum { FEW_RANGES = 64 };
+
+static void sort_ranges(file_range *v, uint32_t n) {
+    if (n > FEW_RANGES) {
+        qsort(v, n, sizeof *v, compare_ranges);
+        return;
+    }
+    for (uint32_t i = 1; i < n; i++) { /* insertion sort */
+        file_range x = v[i];
+        uint32_t j = i;
+        for (; j > 0 && v[j - 1].start > x.start; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
 static rivet_error *check_overlaps(elf_reader *r) {
-    file_range *v = malloc((r->shnum + 2) * sizeof *v);
+    file_range few[FEW_RANGES];
+    file_range *v = r->shnum + 2 <= FEW_RANGES ? few
+                  : malloc((r->shnum + 2) * sizeof *v);
     if (!v)
         return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
     uint32_t n = 0;
@@ -183,15 +203,17 @@ static rivet_error *check_overlaps(elf_reader *r) {
         if (r->sh[i].sh_type != SHT_NOBITS && r->sh[i].sh_size)
             v[n++] = (file_range){r->sh[i].sh_offset,
                                   r->sh[i].sh_offset + r->sh[i].sh_size, i};
-    qsort(v, n, sizeof *v, compare_ranges);
+    sort_ranges(v, n);
     rivet_error *e = NULL;
-    char a[320], b[320];
     for (uint32_t i = 1; i < n && !e; i++)
-        if (v[i].start < v[i - 1].end)
+        if (v[i].start < v[i - 1].end) {
+            char a[320], b[320];
             e = malformed("%s and %s overlap in the file",
                           range_name(r, v[i - 1].index, a, sizeof a),
                           range_name(r, v[i].index, b, sizeof b));
-    free(v);
+        }
+    if (v != few)
+        free(v);
     return e;
 }
 
@@ -502,14 +524,42 @@ static rivet_error *reloc_error(elf_reader *r, uint32_t sec, uint64_t k,
         (unsigned long long)rel->r_offset));
 }
 
-static rivet_error *read_one_reloc(elf_reader *r, uint32_t sec, rv_block *b,
-                                   uint64_t k, const Elf64_Rela *rel) {
+/* An object uses a handful of relocation numbers thousands of times: the
+ * architecture is asked about each number once per object. */
+typedef struct reloc_class {
+    rv_reloc_info info;
+    unsigned needs;   /* of info.kind, unless dropped */
+    bool known;
+} reloc_class;
+
+enum { CACHED_RELOC_TYPES = 64 };
+
+static rivet_error *classify(elf_reader *r, reloc_class *cache, uint32_t type,
+                             reloc_class *out) {
+    if (type < CACHED_RELOC_TYPES && cache[type].known) {
+        *out = cache[type];
+        return NULL;
+    }
+    rivet_error *e = r->arch->classify_reloc(type, &out->info);
+    if (e)
+        return e;
+    out->needs = out->info.kind == RV_EDGE_DROP ? 0 : r->arch->edge_needs(out->info.kind);
+    out->known = true;
+    if (type < CACHED_RELOC_TYPES)
+        cache[type] = *out;
+    return NULL;
+}
+
+static rivet_error *read_one_reloc(elf_reader *r, reloc_class *cache,
+                                   uint32_t sec, rv_block *b, uint64_t k,
+                                   const Elf64_Rela *rel) {
     uint32_t type = (uint32_t)ELF64_R_TYPE(rel->r_info);
     uint64_t symi = ELF64_R_SYM(rel->r_info);
-    rv_reloc_info info;
-    rivet_error *e = r->arch->classify_reloc(type, &info);
+    reloc_class c;
+    rivet_error *e = classify(r, cache, type, &c);
     if (e)
         return reloc_error(r, sec, k, rel, e);
+    rv_reloc_info info = c.info;
     if (symi >= r->sym_count || (symi == 0 && info.kind != RV_EDGE_DROP))
         return reloc_error(r, sec, k, rel, malformed("symbol index %llu out of "
             "range (%u symbols)", (unsigned long long)symi, r->sym_count));
@@ -523,7 +573,7 @@ static rivet_error *read_one_reloc(elf_reader *r, uint32_t sec, rv_block *b,
     *edge = (rv_edge){.offset = rel->r_offset, .addend = rel->r_addend,
                       .target = target, .kind = info.kind, .reloc = type};
     target->flags |= RV_SYM_REFERENCED;
-    unsigned needs = r->arch->edge_needs(info.kind);
+    unsigned needs = c.needs;
     if (needs & RV_NEEDS_LOW_MEMORY)
         r->obj->needs_low_memory = true;
     if (needs & RV_NEEDS_TLS)
@@ -531,7 +581,8 @@ static rivet_error *read_one_reloc(elf_reader *r, uint32_t sec, rv_block *b,
     return NULL;
 }
 
-static rivet_error *read_rela_section(elf_reader *r, uint32_t sec) {
+static rivet_error *read_rela_section(elf_reader *r, reloc_class *cache,
+                                      uint32_t sec) {
     const Elf64_Shdr *s = &r->sh[sec];
     if (s->sh_info == 0 || s->sh_info >= r->shnum)
         return in_section(r, sec, malformed("target section index %u out of range",
@@ -556,7 +607,7 @@ static rivet_error *read_rela_section(elf_reader *r, uint32_t sec) {
     for (uint64_t k = 0; k < n; k++) {
         Elf64_Rela rel;
         memcpy(&rel, p + k * sizeof rel, sizeof rel);
-        rivet_error *e = read_one_reloc(r, sec, b, k, &rel);
+        rivet_error *e = read_one_reloc(r, cache, sec, b, k, &rel);
         if (e)
             return e;
     }
@@ -564,10 +615,12 @@ static rivet_error *read_rela_section(elf_reader *r, uint32_t sec) {
 }
 
 static rivet_error *read_relocations(elf_reader *r) {
+    reloc_class cache[CACHED_RELOC_TYPES];
+    memset(cache, 0, sizeof cache);
     for (uint32_t i = 1; i < r->shnum; i++) {
         rivet_error *e = NULL;
         if (r->sh[i].sh_type == SHT_RELA)
-            e = read_rela_section(r, i);
+            e = read_rela_section(r, cache, i);
         else if (r->sh[i].sh_type == SHT_REL && r->sh[i].sh_info < r->shnum &&
                  r->obj->blocks[r->sh[i].sh_info])
             e = in_section(r, i, rivet_error_create(RIVET_ERR_UNSUPPORTED,
