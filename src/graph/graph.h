@@ -86,6 +86,8 @@ enum rv_symbol_flags {
     RV_SYM_DISCARDED = 1 << 13, /* local, in a dropped COMDAT group's section */
     RV_SYM_REACH32 = 1 << 14,   /* host symbol named by a direct 32-bit edge */
     RV_SYM_REFERENCED = 1 << 15, /* some relocation names it */
+    RV_SYM_REF_GOT = 1 << 16,    /* some relocation needs a GOT entry for it */
+    RV_SYM_REF_STUB = 1 << 17,   /* some branch to it may need a stub */
 };
 
 struct rv_symbol {
@@ -113,6 +115,12 @@ struct rv_object {
     bool needs_low_memory;   /* has absolute 32-bit references */
     bool has_tls;            /* thread-local sections, symbols or edges */
     bool has_ifunc;          /* STT_GNU_IFUNC symbols */
+    /* Noted by the reader, so later stages need no pass over the symbols: */
+    bool uses_cxx_abi;       /* references libstdc++'s ABI (_Z..., __cxa_...) */
+    bool needs_got_base;     /* some edge is GOT-relative */
+    bool has_discarded;      /* locals in sections of a dropped COMDAT group */
+    uint32_t runtime_refs;   /* runtime names referenced (link/runtime.h) */
+    uint32_t global_definitions; /* global defined or common symbols */
 };
 
 /* Address a symbol resolves to, after layout: follows `def`. Undefined weak

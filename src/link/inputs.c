@@ -28,17 +28,14 @@ static rivet_error *nomem(void) {
     return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
 }
 
-/* Track what the object defines and what it still needs. */
+/* Track what the object defines and what it still needs (only while an
+ * archive is still to come). */
 static rivet_error *note_object(input_state *st, rv_object *o) {
-    for (uint32_t k = o->first_global; k < o->symbol_count; k++) {
+    if (o->uses_cxx_abi) /* noted by the reader */
+        st->l->needs_cxx_runtime = true;
+    for (uint32_t k = o->first_global; st->track && k < o->symbol_count; k++) {
         rv_symbol *s = &o->symbols[k];
         if ((s->flags & RV_SYM_LOCAL) || !s->name[0])
-            continue;
-        if (!(s->flags & RV_SYM_DEFINED) && s->name[0] == '_' &&
-            (s->name[1] == 'Z' || strncmp(s->name, "__cxa_", 6) == 0 ||
-             strcmp(s->name, "__gxx_personality_v0") == 0))
-            st->l->needs_cxx_runtime = true;
-        if (!st->track)
             continue;
         if (s->flags & (RV_SYM_DEFINED | RV_SYM_COMMON)) {
             rv_namemap_slot *d = rv_namemap_upsert(&st->defined, s->name, s->hash);

@@ -69,14 +69,43 @@ static rivet_error *scan_block(rivet_link *l, rv_block *b, bool *needs_got) {
     return NULL;
 }
 
-static rivet_error *scan_all_edges(rivet_link *l, bool *needs_got) {
-    for (size_t i = 0; i < l->objects.count; i++) {
-        rv_object *o = l->objects.items[i];
+/* What an object's edges need, from the marks the reader left on the
+ * symbols they name (one visit per symbol instead of one per edge, and no
+ * walk through every edge's target). Objects with locals in dropped COMDAT
+ * sections are scanned edge by edge, so a reference into dropped content
+ * is reported with the edge that makes it. */
+static rivet_error *scan_object(rivet_link *l, rv_object *o, bool *needs_got) {
+    if (o->has_discarded) {
         for (uint32_t k = 0; k < o->section_count; k++) {
             rivet_error *e = o->blocks[k] ? scan_block(l, o->blocks[k], needs_got) : NULL;
             if (e)
                 return e;
         }
+        return NULL;
+    }
+    for (uint32_t k = 1; k < o->symbol_count; k++) {
+        rv_symbol *s = &o->symbols[k];
+        if (!(s->flags & (RV_SYM_REF_GOT | RV_SYM_REF_STUB)))
+            continue;
+        rv_symbol *t = rv_symbol_resolved(s);
+        rivet_error *e = (s->flags & RV_SYM_REF_GOT) ? need_got_entry(l, t) : NULL;
+        if (!e && (s->flags & RV_SYM_REF_STUB))
+            e = rv_link_need_stub(l, t);
+        if (e)
+            return e;
+    }
+    if (o->needs_got_base)
+        *needs_got = true;
+    if (o->needs_low_memory)
+        l->needs_low_memory = true;
+    return NULL;
+}
+
+static rivet_error *scan_all_edges(rivet_link *l, bool *needs_got) {
+    for (size_t i = 0; i < l->objects.count; i++) {
+        rivet_error *e = scan_object(l, l->objects.items[i], needs_got);
+        if (e)
+            return e;
     }
     for (size_t i = 0; i < l->synthetic.count; i++) {
         rivet_error *e = scan_block(l, l->synthetic.items[i], needs_got);

@@ -98,14 +98,11 @@ static rivet_error *duplicates_error(rv_ptrvec *dups) {
 }
 
 /* Size the table once: rehashing as it grows would touch (and zero) about
- * as much memory again. */
+ * as much memory again. The reader counted each object's definitions. */
 static bool reserve_definitions(rivet_link *l) {
     size_t n = 0;
-    for (size_t i = 0; i < l->objects.count; i++) {
-        const rv_object *o = l->objects.items[i];
-        for (uint32_t k = o->first_global; k < o->symbol_count; k++)
-            n += is_global_definition(&o->symbols[k]);
-    }
+    for (size_t i = 0; i < l->objects.count; i++)
+        n += ((const rv_object *)l->objects.items[i])->global_definitions;
     return rv_namemap_reserve(&l->defs, n + 16); /* + runtime's own */
 }
 

@@ -6,43 +6,34 @@
 
 #include <string.h>
 
-/* Names the runtime may have to supply; one pass over the link's symbols
- * answers for all of them. */
+/* Names the runtime may have to supply; the reader notes which of them
+ * each object references (rv_runtime_name_bit), so no pass over the link's
+ * symbols is needed to tell. */
 static const char *const runtime_names[] = {
     "_GLOBAL_OFFSET_TABLE_", "atexit", "at_quick_exit", "__tls_get_addr",
     "_TLS_MODULE_BASE_",
 };
 enum { RUNTIME_NAME_COUNT = sizeof runtime_names / sizeof runtime_names[0] };
 
-static uint32_t scan_references(rivet_link *l) {
-    uint32_t hashes[RUNTIME_NAME_COUNT], found = 0;
+uint32_t rv_runtime_name_bit(const char *name) {
+    if (name[0] != '_' && name[0] != 'a')
+        return 0; /* what every runtime name starts with: most names stop here */
     for (int n = 0; n < RUNTIME_NAME_COUNT; n++)
-        hashes[n] = rv_name_hash(runtime_names[n]);
-    for (size_t i = 0; i < l->objects.count; i++) {
-        rv_object *o = l->objects.items[i];
-        for (uint32_t k = o->first_global; k < o->symbol_count; k++) {
-            const rv_symbol *s = &o->symbols[k];
-            if (s->flags & (RV_SYM_LOCAL | RV_SYM_DEFINED))
-                continue;
-            for (int n = 0; n < RUNTIME_NAME_COUNT; n++)
-                if (s->hash == hashes[n] && strcmp(s->name, runtime_names[n]) == 0)
-                    found |= 1u << n;
-        }
-    }
-    return found;
+        if (strcmp(name, runtime_names[n]) == 0)
+            return 1u << n;
+    return 0;
 }
 
 bool rv_link_references_undefined(rivet_link *l, const char *name) {
     if (rv_namemap_get(&l->defs, name, rv_name_hash(name)))
         return false;
     if (!l->runtime_refs_scanned) {
-        l->runtime_refs = scan_references(l);
+        /* the reader noted each object's references (object/elf.c) */
+        for (size_t i = 0; i < l->objects.count; i++)
+            l->runtime_refs |= ((const rv_object *)l->objects.items[i])->runtime_refs;
         l->runtime_refs_scanned = true;
     }
-    for (int n = 0; n < RUNTIME_NAME_COUNT; n++)
-        if (strcmp(name, runtime_names[n]) == 0)
-            return (l->runtime_refs >> n) & 1;
-    return false; /* only runtime names are asked for */
+    return (l->runtime_refs & rv_runtime_name_bit(name)) != 0;
 }
 
 static rivet_error *define(rivet_link *l, rv_symbol *s) {

@@ -16,8 +16,12 @@
 rivet_error *rv_runtime_add(rivet_link *l);
 
 /* Does some object of the link reference `name` without any defining it?
- * `name` is one of the runtime's names (runtime.c); the first call answers
- * for all of them in one pass over the symbols. */
+ * `name` is one of the runtime's names (runtime.c). */
 bool rv_link_references_undefined(rivet_link *l, const char *name);
+
+/* The bit of `name` among the runtime's names, or 0 when it is not one:
+ * the reader records in rv_object.runtime_refs which of them an object
+ * references, as it reads the object's symbols. */
+uint32_t rv_runtime_name_bit(const char *name);
 
 #endif

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "link/link.h"
+#include "link/runtime.h"
 #include "support/namemap.h"
 
 struct elf_reader {
@@ -457,8 +458,10 @@ static rivet_error *define_symbol(elf_reader *r, uint32_t i, const Elf64_Sym *es
         return malformed("symbol #%u '%s': unsupported section index 0x%x", i,
                          sym->name, shndx);
     if (r->discarded[shndx]) {
-        if (sym->flags & RV_SYM_LOCAL)
+        if (sym->flags & RV_SYM_LOCAL) {
             sym->flags |= RV_SYM_DISCARDED | RV_SYM_DEFINED;
+            r->obj->has_discarded = true;
+        }
         return NULL; /* globals: the kept copy of the group defines them */
     }
     if (es->st_value > r->sh[shndx].sh_size)
@@ -482,8 +485,25 @@ static rivet_error *define_symbol(elf_reader *r, uint32_t i, const Elf64_Sym *es
     return NULL;
 }
 
+/* An undefined global: does it name the C++ runtime's ABI (libstdc++ is
+ * then opened, link/resolve.c) or one of rivet's runtime names? */
+static void note_reference(rv_object *o, const char *name) {
+    if (name[0] == '_' && (name[1] == 'Z' || strncmp(name, "__cxa_", 6) == 0 ||
+                           strcmp(name, "__gxx_personality_v0") == 0))
+        o->uses_cxx_abi = true;
+    o->runtime_refs |= rv_runtime_name_bit(name);
+}
+
+static void note_global(rv_object *o, const rv_symbol *sym) {
+    if (sym->flags & (RV_SYM_DEFINED | RV_SYM_COMMON))
+        o->global_definitions++;
+    if (!(sym->flags & RV_SYM_DEFINED) && sym->name[0])
+        note_reference(o, sym->name);
+}
+
 static rivet_error *read_symbols(elf_reader *r) {
     rv_object *o = r->obj;
+    uint32_t first_global = r->symtab_index ? r->sh[r->symtab_index].sh_info : 0;
     o->symbol_count = r->sym_count;
     /* not calloc: every field is written below, in the same pass */
     o->symbols = rv_arena_alloc(r->arena, (r->sym_count ? r->sym_count : 1) *
@@ -504,8 +524,11 @@ static rivet_error *read_symbols(elf_reader *r) {
         rivet_error *e = define_symbol(r, i, &es, sym);
         if (e)
             return e;
-        if (!(sym->flags & RV_SYM_LOCAL))
+        if (!(sym->flags & RV_SYM_LOCAL)) {
             sym->hash = rv_name_hash(sym->name);
+            if (i >= first_global)
+                note_global(o, sym);
+        }
         if (sym->flags & RV_SYM_TLS)
             o->has_tls = true;
         if (sym->flags & RV_SYM_IFUNC)
@@ -572,8 +595,14 @@ static rivet_error *read_one_reloc(elf_reader *r, reloc_class *cache,
     rv_edge *edge = &b->edges[b->edge_count++];
     *edge = (rv_edge){.offset = rel->r_offset, .addend = rel->r_addend,
                       .target = target, .kind = info.kind, .reloc = type};
-    target->flags |= RV_SYM_REFERENCED;
     unsigned needs = c.needs;
+    /* what the edge asks of the passes, noted on the symbol it names: the
+     * passes then visit symbols, not edges (link/passes.c) */
+    target->flags |= RV_SYM_REFERENCED |
+                     (needs & RV_NEEDS_GOT_ENTRY ? RV_SYM_REF_GOT : 0) |
+                     (needs & RV_NEEDS_STUB ? RV_SYM_REF_STUB : 0);
+    if (needs & (RV_NEEDS_GOT_ENTRY | RV_NEEDS_GOT_BASE))
+        r->obj->needs_got_base = true;
     if (needs & RV_NEEDS_LOW_MEMORY)
         r->obj->needs_low_memory = true;
     if (needs & RV_NEEDS_TLS)
