@@ -571,18 +571,26 @@ static char *executor_path(void)
     return path;
 }
 
-static void test_spawned_child_killed(void)
+/* Spawn the built rivet-executor; NULL (and a note) when it is not built
+ * or does not start. */
+static rivet_executor *spawn_built_executor(void)
 {
     char *path = executor_path();
     if (!path || access(path, X_OK) != 0) {
-        fprintf(stderr, "test_stream: %s not built; skipping the spawn tests\n",
+        fprintf(stderr, "test_stream: %s not built; skipping a spawn test\n",
                 path ? path : "rivet-executor");
         free(path);
-        return;
+        return NULL;
     }
     rivet_executor *ex = NULL;
     CHECK_OK(rivet_executor_spawn(path, &ex));
     free(path);
+    return ex;
+}
+
+static void test_spawned_child_killed(void)
+{
+    rivet_executor *ex = spawn_built_executor();
     if (!ex)
         return;
     const char *names[] = {"getpid", "pause"};
@@ -623,14 +631,7 @@ static void test_spawned_child_killed(void)
  * through this process's mapping of one runs there, with no content sent. */
 static void test_spawn_shared_slab(void)
 {
-    char *path = executor_path();
-    if (!path || access(path, X_OK) != 0) {
-        free(path);
-        return;
-    }
-    rivet_executor *ex = NULL;
-    CHECK_OK(rivet_executor_spawn(path, &ex));
-    free(path);
+    rivet_executor *ex = spawn_built_executor();
     if (!ex)
         return;
     uint64_t slab = 0, pid = 0, fd = 0, view = 0, region = 0;
