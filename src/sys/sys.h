@@ -52,6 +52,15 @@ rivet_error *rv_sys_discard_memfile(int fd, uint64_t offset, uint64_t size);
  * writing (Linux: /proc/PID/fd/FD; needs the rights to inspect it). */
 rivet_error *rv_sys_open_process_fd(uint64_t pid, uint64_t fd, int *out);
 void rv_sys_close(int fd);
+/* Replace [addr, addr+size) with fresh private zero pages, read-write. */
+rivet_error *rv_sys_map_private_over(uint64_t addr, uint64_t size);
+/* Move the pages at `from` to `to` (both page aligned, size bytes),
+ * replacing whatever was at `to`. */
+rivet_error *rv_sys_move_pages(uint64_t from, uint64_t to, uint64_t size);
+/* Run the three functions around every fork() of this process
+ * (pthread_atfork); registrations cannot be undone. */
+void rv_sys_at_fork(void (*prepare)(void), void (*parent)(void),
+                    void (*child)(void));
 /* Fault in [addr, addr+size) of this process's memory for reading ahead
  * of use, where it is backed by pages that exist already; best effort. */
 void rv_sys_prefault_read(uint64_t addr, uint64_t size);

@@ -302,6 +302,53 @@ static void test_shared_slab(void)
     destroy_map(mm);
 }
 
+/* A forked child gets its own copy of a shared slab, as it would of
+ * private memory: the parent's later writes, and the parent unloading the
+ * region (which zeroes the shared pages), do not reach it. */
+static void test_shared_slab_fork(void)
+{
+    rivet_memory_map *mm = new_map();
+    uint64_t slab = 0, region = 0;
+    int fd = -1;
+    CHECK_OK(rivet_memory_map_reserve_shared(mm, 4 * PAGE, RIVET_PLACE_ANYWHERE,
+                                             &slab, &fd));
+    /* written in place, as a controller would through its own mapping */
+    memcpy((void *)(uintptr_t)slab, "\xb8\x2a\x00\x00\x00\xc3", 6);
+    strcpy((char *)(uintptr_t)(slab + PAGE), "before the fork");
+    rivet_segment segs[2] = {
+        {slab, PAGE, NULL, 0, RIVET_PROT_READ | RIVET_PROT_EXEC, true},
+        {slab + PAGE, PAGE, NULL, 0, RIVET_PROT_READ | RIVET_PROT_WRITE, true},
+    };
+    rivet_initialize_request req = {segs, 2, NULL, 0};
+    CHECK_OK(rivet_memory_map_initialize(mm, &req, &region));
+    int go[2];
+    CHECK(pipe(go) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char c;
+        if (read(go[0], &c, 1) != 1)
+            _exit(10);
+        int (*fn)(void) = (int (*)(void))(uintptr_t)slab;
+        if (strcmp((const char *)(uintptr_t)(slab + PAGE), "before the fork") != 0)
+            _exit(11);
+        strcpy((char *)(uintptr_t)(slab + PAGE), "the child's");
+        _exit(fn() == 42 ? 0 : 12);
+    }
+    strcpy((char *)(uintptr_t)(slab + PAGE), "after the fork");
+    CHECK_OK(rivet_memory_map_deinitialize(mm, region)); /* zeroes the file */
+    CHECK(all_zero(slab, 2 * PAGE));
+    CHECK(write(go[1], "x", 1) == 1);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "  (child status 0x%x)\n", status);
+    CHECK(all_zero(slab, 2 * PAGE)); /* the child's write stayed there */
+    close(go[0]);
+    close(go[1]);
+    destroy_map(mm);
+}
+
 static void test_shutdown_releases(void)
 {
     rivet_session *s;
@@ -330,6 +377,7 @@ int main(void)
     test_multiple();
     test_placement();
     test_shared_slab();
+    test_shared_slab_fork();
     test_shutdown_releases();
     return check_report("test_memory_map");
 }

@@ -24,6 +24,7 @@ enum region_state { REGION_INITIALIZING, REGION_INITIALIZED, REGION_DEINITIALIZI
 
 struct extent { /* page-rounded pages of one segment */
     uint64_t addr, size;
+    uint8_t prot;
 };
 
 struct owned_action { /* a dealloc action kept until deinitialize */
@@ -54,6 +55,7 @@ struct slab {
 struct rivet_memory_map {
     rivet_service service;
     mtx_t lock;
+    bool sharing; /* has had a shared slab: listed for fork handling */
     uint64_t page_size;
     struct slab **slabs;
     size_t slab_count, slab_capacity;
@@ -128,7 +130,7 @@ static rivet_error *collect_extents(struct region *r,
             r->addr = seg->addr;
         if (seg->size)
             r->extents[r->extent_count++] =
-                (struct extent){seg->addr, round_up(seg->size, page)};
+                (struct extent){seg->addr, round_up(seg->size, page), seg->prot};
     }
     if (r->extent_count == 0)
         return rivet_error_create(RIVET_ERR_MALFORMED, "no segment has a size");
@@ -496,6 +498,173 @@ rivet_error *rivet_memory_map_deinitialize_multiple(rivet_memory_map *mm,
     return errors;
 }
 
+/* -------------------------------------------------------------------- fork
+ * A shared slab's pages are the same pages in every process that maps its
+ * memory file, and a forked child inherits the mapping. Left alone, a
+ * JIT'd program that forks would share its globals with the child, and
+ * the child would lose its code when the parent unloads it. So a child
+ * gets a private copy of every shared slab, as a child of an in-process
+ * link gets copy-on-write pages. The copy must be the memory as it was at
+ * the fork, while the parent runs on, so the parent copies the
+ * initialized regions into private memory just before forking (the child
+ * inherits that copy-on-write) and drops the copies after; the child
+ * moves them into place, gets fresh zero pages for the rest of the slab,
+ * and no longer shares it. */
+
+static once_flag sharing_once = ONCE_FLAG_INIT;
+static mtx_t sharing_lock;
+static rivet_memory_map **sharing;
+static size_t sharing_count, sharing_capacity;
+
+struct fork_copy {
+    struct slab *slab;   /* NULL: the extent of the slab named before */
+    struct extent x;
+    uint64_t at;         /* the private copy; 0 if it could not be made */
+};
+static struct fork_copy *fork_copies; /* made by fork_prepare */
+static size_t fork_copy_count;
+
+static void copy_shared_slabs(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sharing_count; i++)
+        for (size_t k = 0; k < sharing[i]->slab_count; k++) {
+            const struct slab *sl = sharing[i]->slabs[k];
+            if (sl->fd < 0)
+                continue;
+            n++;
+            for (size_t r = 0; r < sl->region_count; r++)
+                n += sl->regions[r]->extent_count;
+        }
+    fork_copy_count = 0;
+    fork_copies = n ? calloc(n, sizeof(*fork_copies)) : NULL;
+    if (!fork_copies)
+        return; /* nothing shared, or no memory: the child shares */
+    for (size_t i = 0; i < sharing_count; i++)
+        for (size_t k = 0; k < sharing[i]->slab_count; k++) {
+            struct slab *sl = sharing[i]->slabs[k];
+            if (sl->fd < 0)
+                continue;
+            fork_copies[fork_copy_count++].slab = sl;
+            for (size_t r = 0; r < sl->region_count; r++)
+                for (size_t e = 0; e < sl->regions[r]->extent_count; e++) {
+                    struct fork_copy *c = &fork_copies[fork_copy_count++];
+                    c->x = sl->regions[r]->extents[e];
+                    rivet_error *err = rv_sys_map(0, c->x.size, 0, &c->at);
+                    if (err) {
+                        rivet_error_free(err);
+                        c->at = 0;
+                    } else if (c->x.prot & RIVET_PROT_READ) {
+                        memcpy((void *)(uintptr_t)c->at,
+                               (const void *)(uintptr_t)c->x.addr,
+                               (size_t)c->x.size);
+                    }
+                }
+        }
+}
+
+static void drop_fork_copies(void)
+{
+    for (size_t i = 0; i < fork_copy_count; i++)
+        if (!fork_copies[i].slab && fork_copies[i].at)
+            rivet_error_free(rv_sys_unmap(fork_copies[i].at, fork_copies[i].x.size));
+    free(fork_copies);
+    fork_copies = NULL;
+    fork_copy_count = 0;
+}
+
+static void fork_prepare(void)
+{
+    mtx_lock(&sharing_lock);
+    for (size_t i = 0; i < sharing_count; i++)
+        mtx_lock(&sharing[i]->lock);
+    copy_shared_slabs();
+}
+
+static void unlock_after_fork(void)
+{
+    for (size_t i = sharing_count; i-- > 0;)
+        mtx_unlock(&sharing[i]->lock);
+    mtx_unlock(&sharing_lock);
+}
+
+static void fork_parent(void)
+{
+    drop_fork_copies();
+    unlock_after_fork();
+}
+
+/* Best effort: a child has no one to report to. A slab whose pages cannot
+ * be replaced stays shared. */
+static void fork_child(void)
+{
+    struct slab *sl = NULL;
+    rivet_error *e = NULL;
+    for (size_t i = 0; i < fork_copy_count; i++) {
+        struct fork_copy *c = &fork_copies[i];
+        if (c->slab) {
+            if (sl && !e) {
+                rv_sys_close(sl->fd);
+                sl->fd = -1;
+            }
+            rivet_error_free(e);
+            sl = c->slab;
+            e = rv_sys_map_private_over(sl->addr, sl->size);
+            continue;
+        }
+        if (!e && c->at) {
+            e = rv_sys_move_pages(c->at, c->x.addr, c->x.size);
+            if (!e) {
+                c->at = 0; /* moved */
+                e = rv_sys_protect(c->x.addr, c->x.size, c->x.prot);
+            }
+        }
+    }
+    if (sl && !e) {
+        rv_sys_close(sl->fd);
+        sl->fd = -1;
+    }
+    rivet_error_free(e);
+    drop_fork_copies(); /* the copies not moved */
+    unlock_after_fork();
+}
+
+static void sharing_init(void)
+{
+    mtx_init(&sharing_lock, mtx_plain);
+    rv_sys_at_fork(fork_prepare, fork_parent, fork_child);
+}
+
+/* List the map for fork handling (once). */
+static bool start_sharing(rivet_memory_map *mm)
+{
+    call_once(&sharing_once, sharing_init);
+    mtx_lock(&sharing_lock);
+    bool ok = mm->sharing ||
+              grow((void **)&sharing, &sharing_capacity, sharing_count,
+                   sizeof(*sharing));
+    if (ok && !mm->sharing) {
+        sharing[sharing_count++] = mm;
+        mm->sharing = true;
+    }
+    mtx_unlock(&sharing_lock);
+    return ok;
+}
+
+static void stop_sharing(rivet_memory_map *mm)
+{
+    if (!mm->sharing)
+        return;
+    mtx_lock(&sharing_lock);
+    for (size_t i = 0; i < sharing_count; i++) {
+        if (sharing[i] != mm)
+            continue;
+        sharing[i] = sharing[--sharing_count];
+        break;
+    }
+    mtx_unlock(&sharing_lock);
+}
+
 /* ----------------------------------------------------------------- reserve */
 
 /* Reserve a slab; with `shared`, back it by a memory file (*fd). */
@@ -518,7 +687,10 @@ static rivet_error *reserve(rivet_memory_map *mm, uint64_t size,
     sl->size = size;
     if (shared) {
         uint64_t at;
-        e = rv_sys_memfile_create(size, &sl->fd);
+        e = start_sharing(mm) ? NULL
+                              : rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+        if (!e)
+            e = rv_sys_memfile_create(size, &sl->fd);
         if (!e)
             e = rv_sys_map_memfile(sl->fd, sl->addr, size, &at);
         if (e)
@@ -666,6 +838,7 @@ static void memory_map_on_shutdown(rivet_service *svc, rivet_session *s)
 static void memory_map_destroy(rivet_service *svc)
 {
     rivet_memory_map *mm = rivet_memory_map_from_service(svc);
+    stop_sharing(mm);
     for (size_t i = 0; i < mm->slab_count; i++) {
         struct slab *sl = mm->slabs[i];
         for (size_t k = 0; k < sl->region_count; k++)

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <link.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -252,4 +253,32 @@ void rv_sys_close(int fd)
 {
     if (fd >= 0)
         close(fd);
+}
+
+rivet_error *rv_sys_map_private_over(uint64_t addr, uint64_t size)
+{
+    void *p = mmap((void *)(uintptr_t)addr, (size_t)size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    if (p == MAP_FAILED)
+        return rivet_error_from_errno(errno, "mapping private pages over [0x%llx, 0x%llx)",
+                                      (unsigned long long)addr,
+                                      (unsigned long long)(addr + size));
+    return NULL;
+}
+
+rivet_error *rv_sys_move_pages(uint64_t from, uint64_t to, uint64_t size)
+{
+    void *p = mremap((void *)(uintptr_t)from, (size_t)size, (size_t)size,
+                     MREMAP_MAYMOVE | MREMAP_FIXED, (void *)(uintptr_t)to);
+    if (p == MAP_FAILED)
+        return rivet_error_from_errno(errno, "moving 0x%llx bytes to 0x%llx",
+                                      (unsigned long long)size,
+                                      (unsigned long long)to);
+    return NULL;
+}
+
+void rv_sys_at_fork(void (*prepare)(void), void (*parent)(void),
+                    void (*child)(void))
+{
+    pthread_atfork(prepare, parent, child);
 }
