@@ -62,6 +62,9 @@ static rivet_error *reserve_shared(rivet_executor *ex, uint64_t size,
         rivet_error *why = rv_sys_open_process_fd(pid, fd, &here);
         if (!why)
             why = rv_sys_map_memfile(here, 0, size, &view);
+        /* A child this process forks must not write the executor's code. */
+        if (!why)
+            rv_sys_keep_from_children(view, size);
         rivet_error_free(why);
         rv_sys_close(here);
     }

@@ -52,6 +52,8 @@ rivet_error *rv_sys_discard_memfile(int fd, uint64_t offset, uint64_t size);
  * writing (Linux: /proc/PID/fd/FD; needs the rights to inspect it). */
 rivet_error *rv_sys_open_process_fd(uint64_t pid, uint64_t fd, int *out);
 void rv_sys_close(int fd);
+/* Keep [addr, addr+size) out of forked children (they do not map it). */
+void rv_sys_keep_from_children(uint64_t addr, uint64_t size);
 /* Replace [addr, addr+size) with fresh private zero pages, read-write. */
 rivet_error *rv_sys_map_private_over(uint64_t addr, uint64_t size);
 /* Move the pages at `from` to `to` (both page aligned, size bytes),

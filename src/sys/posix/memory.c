@@ -282,3 +282,8 @@ void rv_sys_at_fork(void (*prepare)(void), void (*parent)(void),
 {
     pthread_atfork(prepare, parent, child);
 }
+
+void rv_sys_keep_from_children(uint64_t addr, uint64_t size)
+{
+    (void)madvise((void *)(uintptr_t)addr, (size_t)size, MADV_DONTFORK);
+}
