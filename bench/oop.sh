@@ -23,21 +23,13 @@ cc -O2 -std=c11 -D_GNU_SOURCE -I"$ROOT/include" -I"$ROOT/src" "$ROOT/bench/oop_r
 
 if [ -f "$LIB/libsqlite3.a" ]; then
     cc -O2 -Wno-deprecated-declarations -c "$ROOT/bench/programs/sqlite.c" -o "$OUT/sqlite.o"
-    in_process="$RIVET run $OUT/sqlite.o $LIB/libsqlite3.a"
-    spawned="$RIVET run --executor=spawn $OUT/sqlite.o $LIB/libsqlite3.a"
-    if command -v hyperfine > /dev/null; then
-        # -N: no shell in between, so process start-up is measured once
-        echo "sqlite: link and run to exit (hyperfine -N, median of 40)"
-        hyperfine -N -w 5 -r 40 --export-json "$OUT/sqlite.json" \
-            -n "rivet run (in-process)" "$in_process" \
-            -n "rivet run --executor=spawn" "$spawned" > /dev/null
-        python3 "$ROOT/bench/table.py" "$OUT/sqlite.json"
-    else
-        echo "sqlite: link and run to exit (median of 9, alternating)"
-        python3 "$ROOT/bench/compare.py" --runs 9 \
-            --label "rivet run (in-process)" -- $in_process \
-            --label "rivet run --executor=spawn" -- $spawned
-    fi
+    # Alternating run by run (bench/alternate.c), so that the machine's
+    # load, which changes over a measurement, falls on both alike.
+    cc -O2 -std=c11 "$ROOT/bench/alternate.c" -o "$OUT/alternate"
+    echo "sqlite: link and run to exit"
+    "$OUT/alternate" -r "${OOP_SQLITE_RUNS:-40}" -w 5 \
+        -n "rivet run (in-process)" "$RIVET" run "$OUT/sqlite.o" "$LIB/libsqlite3.a" -- \
+        -n "rivet run --executor=spawn" "$RIVET" run --executor=spawn "$OUT/sqlite.o" "$LIB/libsqlite3.a" --
 else
     echo "sqlite: $LIB/libsqlite3.a not installed; skipped"
 fi
