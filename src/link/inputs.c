@@ -9,6 +9,7 @@
  * not pull from earlier archives (as with ld, without --start-group).
  * --whole-archive reads every member. Unneeded members are never read.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,9 +124,10 @@ static rivet_error *read_archive(input_state *st, rv_input *in) {
 /* ------------------------------------------------------ parallel batches */
 
 /* Consecutive plain objects are read in two phases: headers in input order
- * (they decide COMDAT groups), then contents split over two threads by
- * size, each with its own arena. Selection sets are updated afterwards, in
- * input order, so the result is the same as reading one by one. */
+ * (they decide COMDAT groups), then contents on two threads, each taking
+ * the next object not yet taken and putting its nodes in its own arena.
+ * Selection sets are updated afterwards, in input order, so the result is
+ * the same as reading one by one. */
 typedef struct batch {
     rivet_link *l;
     rv_object **objects;
@@ -133,11 +135,11 @@ typedef struct batch {
     rivet_error **errors;
     size_t count, capacity;
     uint64_t bytes;
+    atomic_size_t next;  /* the next object to read */
 } batch;
 
 typedef struct batch_half {
     batch *b;
-    size_t begin, end;
     rv_arena *arena;
 } batch_half;
 
@@ -145,8 +147,9 @@ enum { PARALLEL_MIN_BYTES = 512 * 1024 };
 
 static void read_half(void *p) {
     batch_half *h = p;
-    for (size_t i = h->begin; i < h->end; i++)
-        h->b->errors[i] = rv_elf_read_contents(h->b->readers[i], h->arena);
+    batch *b = h->b;
+    for (size_t i; (i = atomic_fetch_add(&b->next, 1)) < b->count;)
+        b->errors[i] = rv_elf_read_contents(b->readers[i], h->arena);
 }
 
 static rivet_error *batch_add(input_state *st, batch *b, const char *name,
@@ -177,18 +180,13 @@ static rivet_error *batch_add(input_state *st, batch *b, const char *name,
 
 /* Read the contents of every object in the batch, then note them. */
 static rivet_error *batch_flush(input_state *st, batch *b) {
-    size_t n = b->count, split = 0;
-    uint64_t half = 0;
-    while (split < n && half < b->bytes / 2)
-        half += b->objects[split++]->size;
-    batch_half first = {b, 0, split, &st->l->arena};
-    batch_half second = {b, split, n, &st->l->worker_arena};
-    if (b->bytes >= PARALLEL_MIN_BYTES && split < n)
+    size_t n = b->count;
+    batch_half first = {b, &st->l->arena}, second = {b, &st->l->worker_arena};
+    atomic_store(&b->next, 0);
+    if (b->bytes >= PARALLEL_MIN_BYTES && n > 1)
         rv_sys_run_pair(read_half, &first, &second);
-    else {
-        first.end = n;
+    else
         read_half(&first);
-    }
     rivet_error *e = NULL;
     for (size_t i = 0; i < n; i++) {
         if (!e)
@@ -204,6 +202,7 @@ static rivet_error *batch_flush(input_state *st, batch *b) {
 rivet_error *rv_link_read_inputs(rivet_link *l) {
     input_state st = {.l = l};
     batch b = {.l = l};
+    atomic_init(&b.next, 0);
     rv_namemap_init(&st.defined);
     rv_namemap_init(&st.undefined);
     rivet_error *e = NULL;
