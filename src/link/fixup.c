@@ -7,6 +7,7 @@
  * one exists, the compile flag that would avoid it.
  */
 #include <elf.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "arch/x86_64.h"
@@ -81,6 +82,12 @@ static rivet_error *apply_one(rivet_link *l, rv_block *b, rv_edge *e) {
 
 static rivet_error *apply_block(rivet_link *l, rv_block *b) {
     for (uint32_t i = 0; i < b->edge_count; i++) {
+        /* targets and their definitions lie all over the arena: ask for
+         * them a few edges ahead of their use */
+        if (i + 16 < b->edge_count)
+            __builtin_prefetch(b->edges[i + 16].target);
+        if (i + 8 < b->edge_count)
+            __builtin_prefetch(b->edges[i + 8].target->def);
         rivet_error *e = apply_one(l, b, &b->edges[i]);
         if (e)
             return e;
@@ -89,12 +96,19 @@ static rivet_error *apply_block(rivet_link *l, rv_block *b) {
 }
 
 /* Fixups of different blocks write different bytes and only read the
- * graph, so large links apply them on two threads. (Not with TLS: its GOT
- * lookups are not read-only.) */
-typedef struct fixup_half {
+ * graph, so large links apply them on two threads, each taking the next
+ * block not yet taken. (Not with TLS: its GOT lookups are not
+ * read-only.) */
+typedef struct fixup_work {
     rivet_link *l;
     rv_block **blocks;
-    size_t begin, end;
+    size_t count;
+    atomic_size_t next;  /* the next block to fix up */
+} fixup_work;
+
+typedef struct fixup_half {
+    fixup_work *w;
+    size_t failed_at;    /* the block `error` is about */
     rivet_error *error;
 } fixup_half;
 
@@ -102,8 +116,13 @@ enum { PARALLEL_MIN_EDGES = 32 * 1024 };
 
 static void apply_half(void *p) {
     fixup_half *h = p;
-    for (size_t i = h->begin; i < h->end && !h->error; i++)
-        h->error = apply_block(h->l, h->blocks[i]);
+    fixup_work *w = h->w;
+    for (size_t i; !h->error && (i = atomic_fetch_add(&w->next, 1)) < w->count;) {
+        h->error = apply_block(w->l, w->blocks[i]);
+        h->failed_at = i;
+    }
+    if (h->error)
+        atomic_store(&w->next, w->count); /* the other half takes no more */
 }
 
 rivet_error *rv_link_fixup(rivet_link *l) {
@@ -121,17 +140,18 @@ rivet_error *rv_link_fixup(rivet_link *l) {
             edges += blocks[n++]->edge_count;
         }
     l->stats.relocations = edges;
-    size_t split = 0;
-    for (uint64_t half = 0; split < n && half < edges / 2; split++)
-        half += blocks[split]->edge_count;
-    fixup_half first = {l, blocks, 0, split, NULL}, second = {l, blocks, split, n, NULL};
+    fixup_work w = {.l = l, .blocks = blocks, .count = n};
+    atomic_init(&w.next, 0);
+    fixup_half first = {.w = &w}, second = {.w = &w};
     if (edges >= PARALLEL_MIN_EDGES && !l->tls)
         rv_sys_run_pair(apply_half, &first, &second);
-    else {
-        first.end = n;
+    else
         apply_half(&first);
-    }
     /* report the first failure in block order, as a serial pass would */
+    if (first.error && second.error && second.failed_at < first.failed_at) {
+        rivet_error_free(first.error);
+        return second.error;
+    }
     if (first.error) {
         rivet_error_free(second.error);
         return first.error;
