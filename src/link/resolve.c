@@ -21,6 +21,7 @@
  * later passes can attach GOT entries and stubs without touching another
  * link's graph.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,10 @@
 #include "link/runtime.h"
 #include "link/tls.h"
 #include "sys/sys.h"
+
+static rivet_error *nomem(void) {
+    return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+}
 
 static int strength(const rv_symbol *s) {
     if (s->flags & RV_SYM_COMMON)
@@ -192,20 +197,92 @@ static rivet_error *bind_locally(rivet_link *l, rv_symbol *s, rv_namemap *open,
     return NULL;
 }
 
+/* Binding to the link's own definitions only reads the table and writes
+ * each symbol's `def`, so large links do it on two threads, each taking the
+ * next object not yet taken. Symbols whose names the link does not define
+ * are set aside with their object's number and bound afterwards on the
+ * calling thread, in input order, exactly as a serial pass would bind them
+ * (earlier links, then the lookups below). */
+typedef struct set_aside {
+    size_t object;
+    rv_symbol *symbol;
+} set_aside;
+
+typedef struct bind_work {
+    rivet_link *l;
+    atomic_size_t next;  /* the next object to bind */
+} bind_work;
+
+/* Each half has an arena of its own (the link's, or the worker's, idle
+ * since reading): a helper thread that called malloc would make the C
+ * library set up a whole heap for it. */
+typedef struct bind_half {
+    bind_work *w;
+    rv_arena *arena;
+    set_aside *rest;     /* in increasing object order */
+    size_t count, capacity;
+    bool nomem;
+} bind_half;
+
+enum { PARALLEL_MIN_SYMBOLS = 16 * 1024 };
+
+static bool set_aside_symbol(bind_half *h, size_t object, rv_symbol *s) {
+    if (h->count == h->capacity) {
+        size_t cap = h->capacity ? 2 * h->capacity : 256;
+        set_aside *p = rv_arena_alloc(h->arena, cap * sizeof *p);
+        if (!p)
+            return false;
+        if (h->count)
+            memcpy(p, h->rest, h->count * sizeof *p);
+        h->rest = p;
+        h->capacity = cap;
+    }
+    h->rest[h->count++] = (set_aside){object, s};
+    return true;
+}
+
+static void bind_object(bind_half *h, size_t i) {
+    const rv_namemap *defs = &h->w->l->defs;
+    rv_object *o = h->w->l->objects.items[i];
+    for (uint32_t k = o->first_global; k < o->symbol_count; k++) {
+        rv_symbol *s = &o->symbols[k];
+        if (s->flags & RV_SYM_LOCAL || !s->name[0])
+            continue;
+        rv_symbol *d = rv_namemap_get(defs, s->name, s->hash);
+        if (d && d != s)
+            s->def = d;
+        else if (!d && !set_aside_symbol(h, i, s))
+            h->nomem = true;
+    }
+}
+
+static void bind_to_definitions(void *p) {
+    bind_half *h = p;
+    size_t n = h->w->l->objects.count;
+    for (size_t i; !h->nomem && (i = atomic_fetch_add(&h->w->next, 1)) < n;)
+        bind_object(h, i);
+}
+
 static rivet_error *bind_all_locally(rivet_link *l, rv_namemap *open,
                                      rv_ptrvec *pending) {
-    for (size_t i = 0; i < l->objects.count; i++) {
-        rv_object *o = l->objects.items[i];
-        for (uint32_t k = o->first_global; k < o->symbol_count; k++) {
-            rv_symbol *s = &o->symbols[k];
-            if (s->flags & RV_SYM_LOCAL || !s->name[0])
-                continue;
-            rivet_error *e = bind_locally(l, s, open, pending);
-            if (e)
-                return e;
-        }
+    size_t symbols = 0;
+    for (size_t i = 0; i < l->objects.count; i++)
+        symbols += ((const rv_object *)l->objects.items[i])->symbol_count;
+    bind_work w = {.l = l};
+    atomic_init(&w.next, 0);
+    bind_half a = {.w = &w, .arena = &l->arena}, b = {.w = &w, .arena = &l->worker_arena};
+    if (symbols >= PARALLEL_MIN_SYMBOLS && l->objects.count > 1)
+        rv_sys_run_pair(bind_to_definitions, &a, &b);
+    else
+        bind_to_definitions(&a);
+    rivet_error *e = a.nomem || b.nomem ? nomem() : NULL;
+    /* merge the two runs by object, which restores input order */
+    for (size_t i = 0, j = 0; !e && (i < a.count || j < b.count);) {
+        bool from_a = j == b.count || (i < a.count && a.rest[i].object < b.rest[j].object);
+        e = bind_locally(l, from_a ? a.rest[i++].symbol : b.rest[j++].symbol, open,
+                         pending);
     }
-    return NULL;
+    return e;
 }
 
 /* After the executor lookup: every pending symbol now has a proxy. */
@@ -270,10 +347,6 @@ static rv_symbol *close_name(rivet_link *l, rv_namemap *open, const char *name,
     rv_symbol *p = import_symbol(l, name, h, addr, 0, flags);
     rv_namemap_remove(open, name, h);
     return p;
-}
-
-static rivet_error *nomem(void) {
-    return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
 }
 
 /* Thread-locals of the executor's libraries, before any other lookup: a
