@@ -129,8 +129,13 @@ static rivet_error *publish(rivet_link *l) {
     rivet_jit *jit = l->jit;
     if (!rv_namemap_reserve(&jit->exports, l->defs.count))
         return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+    const rv_namemap_slot *slots = l->defs.slots;
     for (size_t i = 0; i < l->defs.capacity; i++) {
-        rv_symbol *s = l->defs.slots[i].key ? l->defs.slots[i].value : NULL;
+        /* the symbols lie all over the link's arena: ask for the flags of
+         * one a few slots ahead while this one is looked at */
+        if (i + 8 < l->defs.capacity && slots[i + 8].key)
+            __builtin_prefetch(slots[i + 8].value);
+        rv_symbol *s = slots[i].key ? slots[i].value : NULL;
         if (!s || (s->flags & RV_SYM_HIDDEN))
             continue;
         rv_namemap_slot *slot = rv_namemap_upsert(&jit->exports, s->name, s->hash);

@@ -3,6 +3,7 @@
  * uses backward shifting so no tombstones accumulate as links come and go.
  */
 #include "support/namemap.h"
+#include "sys/sys.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,27 @@ uint32_t rv_name_hash(const char *s) {
 
 void rv_namemap_init(rv_namemap *m) { memset(m, 0, sizeof *m); }
 
+/* Large tables (a link's definitions, the jit's exports) come prefaulted
+ * from the page allocator: every page of them is written at once, and one
+ * populating call costs less than a fault per page. */
+enum { PAGED_TABLE_BYTES = 256 * 1024 };
+
+static rv_namemap_slot *alloc_slots(size_t cap) {
+    size_t bytes = cap * sizeof(rv_namemap_slot);
+    return bytes >= PAGED_TABLE_BYTES ? rv_sys_alloc_pages(bytes)
+                                      : calloc(cap, sizeof(rv_namemap_slot));
+}
+
+static void free_slots(rv_namemap_slot *slots, size_t cap) {
+    size_t bytes = cap * sizeof(rv_namemap_slot);
+    if (bytes >= PAGED_TABLE_BYTES)
+        rv_sys_free_pages(slots, bytes);
+    else
+        free(slots);
+}
+
 void rv_namemap_free(rv_namemap *m) {
-    free(m->slots);
+    free_slots(m->slots, m->capacity);
     rv_namemap_init(m);
 }
 
@@ -33,7 +53,7 @@ static rv_namemap_slot *find_slot(rv_namemap_slot *slots, size_t cap,
 }
 
 static bool rehash(rv_namemap *m, size_t cap) {
-    rv_namemap_slot *slots = calloc(cap, sizeof *slots);
+    rv_namemap_slot *slots = alloc_slots(cap);
     if (!slots)
         return false;
     for (size_t i = 0; i < m->capacity; i++) {
@@ -41,7 +61,7 @@ static bool rehash(rv_namemap *m, size_t cap) {
         if (old->key)
             *find_slot(slots, cap, old->key, old->hash) = *old;
     }
-    free(m->slots);
+    free_slots(m->slots, m->capacity);
     m->slots = slots;
     m->capacity = cap;
     return true;
