@@ -15,10 +15,16 @@ struct rv_arena_chunk {
     max_align_t pad[]; /* payload follows, suitably aligned */
 };
 
-/* Chunks grow geometrically and are mapped prefaulted: a link's graph is
- * written right after allocation, and one populating mmap costs far less
- * than a page fault per page (noticeably so under virtualization). */
-enum { ARENA_FIRST_CHUNK = 256 * 1024, ARENA_MAX_CHUNK = 8 * 1024 * 1024 };
+/* A small first chunk, mapped prefaulted (a link's graph is written right
+ * after allocation, and one populating mmap costs far less than a fault
+ * per page, noticeably so under virtualization). Past it, chunks are whole
+ * 2 MiB multiples, growing geometrically: rv_sys_alloc_pages backs those
+ * with huge pages, one fault per 2 MiB actually used. */
+enum {
+    ARENA_FIRST_CHUNK = 256 * 1024,
+    ARENA_HUGE_CHUNK = 2 * 1024 * 1024,
+    ARENA_MAX_CHUNK = 8 * 1024 * 1024,
+};
 
 void rv_arena_init(rv_arena *a) { memset(a, 0, sizeof *a); }
 
@@ -32,10 +38,14 @@ void rv_arena_free(rv_arena *a) {
     rv_arena_init(a);
 }
 
+static size_t round_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
+
 static void *arena_grow(rv_arena *a, size_t size) {
-    size_t chunk = a->total ? a->total : ARENA_FIRST_CHUNK; /* doubling */
-    if (chunk > ARENA_MAX_CHUNK)
-        chunk = ARENA_MAX_CHUNK;
+    size_t chunk = ARENA_FIRST_CHUNK;
+    if (a->total) { /* doubling, in huge-page multiples */
+        chunk = a->total < ARENA_MAX_CHUNK ? a->total : ARENA_MAX_CHUNK;
+        chunk = round_up(chunk, ARENA_HUGE_CHUNK);
+    }
     size_t payload = size > chunk / 4 ? size : chunk - sizeof(rv_arena_chunk);
     rv_arena_chunk *c = rv_sys_alloc_pages(sizeof *c + payload);
     if (!c)

@@ -153,14 +153,43 @@ void rv_sys_leak_root(uint64_t addr, uint64_t size, bool on)
         __lsan_unregister_root_region((const void *)(uintptr_t)addr, (size_t)size);
 }
 
+#ifndef MADV_HUGEPAGE
+#define MADV_HUGEPAGE 14
+#endif
+
+enum { HUGE_PAGE = 2u << 20 };
+
+/* Whole 2 MiB multiples are placed on 2 MiB boundaries and given to
+ * transparent huge pages: each 2 MiB then costs one fault, on first touch,
+ * instead of 512 populated 4 KiB pages, and as little to unmap; a link's
+ * graph (several MiB) also fits the TLB. Where THP is off or unavailable
+ * the advice does nothing and the pages fault in as they are written. */
+static void *map_huge(size_t size)
+{
+    char *raw = mmap(NULL, size + HUGE_PAGE, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    char *p = (char *)(((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+    if (p > raw)
+        munmap(raw, (size_t)(p - raw));
+    if (p < raw + HUGE_PAGE)
+        munmap(p + size, (size_t)(raw + HUGE_PAGE - p));
+    (void)madvise(p, size, MADV_HUGEPAGE);
+    return p;
+}
+
 /* The pages hold pointers to heap memory (an arena's nodes point at
  * malloc'd tables), so a leak checker must scan them like the heap. */
 void *rv_sys_alloc_pages(size_t size)
 {
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    if (p == MAP_FAILED)
-        return NULL;
+    void *p = size >= HUGE_PAGE && size % HUGE_PAGE == 0 ? map_huge(size) : NULL;
+    if (!p) {
+        p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        if (p == MAP_FAILED)
+            return NULL;
+    }
     rv_sys_leak_root((uint64_t)(uintptr_t)p, size, true);
     return p;
 }
