@@ -15,9 +15,10 @@
 #   --only "CC OPT VARIANT"  run this configuration instead of the matrix
 #                    (repeatable: the configurations given, in order)
 #
-# RIVET_EXECUTORS="in-process spawn" runs the rivet side once per executor
-# kind (rivet run --executor=KIND), each compared with the native run;
-# default: in-process only.
+# RIVET_EXECUTORS="in-process spawn tcp" runs the rivet side once per
+# executor kind (rivet run --executor=KIND; tcp: a `rivet-executor --listen`
+# on a free loopback port, whose output is the program's), each compared
+# with the native run; default: in-process only.
 #
 # Every *.c (and *.cc, *.cpp) in PROGRAM_DIR is compiled with -c into its
 # own object; the objects are linked natively with the same compiler and
@@ -136,17 +137,52 @@ run_one() {
     return $bad
 }
 
+# run_over_tcp OUT ERR — start `rivet-executor --listen 127.0.0.1:0 --once`,
+# run the program in it with --executor=tcp:, and leave the program's
+# output (which is the executor's) in OUT and ERR; sets st_rivet.
+run_over_tcp() {
+    local out=$1 err=$2 listener_err=$dir/listener.err port="" i
+    "$(dirname "$rivet")/rivet-executor" --listen 127.0.0.1:0 --once \
+        >"$out" 2>"$listener_err" </dev/null &
+    local listener=$!
+    for i in $(seq 500); do
+        port=$(sed -n 's/^rivet-executor: listening on .* port \([0-9]*\)$/\1/p' \
+               "$listener_err")
+        [ -n "$port" ] && break
+        sleep 0.01
+    done
+    if [ -z "$port" ]; then
+        kill "$listener" 2>/dev/null
+        echo "rivet-executor did not listen" >"$err"
+        st_rivet=125
+        return
+    fi
+    (cd "$dir" && exec env "${envs[@]}" timeout -k 5 60 \
+        "$rivet" run --executor="tcp:127.0.0.1:$port" --argv0 prog "${objs[@]}" \
+            "${link_libs[@]}" -- "${prog_args[@]}") \
+        >>"$out" 2>"$dir/controller.err" </dev/null
+    st_rivet=$?
+    wait "$listener"
+    grep -v '^rivet-executor: listening on ' "$listener_err" >"$err"
+    cat "$dir/controller.err" >>"$err"
+}
+
 # compare_rivet EXECUTOR — run under rivet with --executor=EXECUTOR and
-# compare with the native run (uses run_one's locals).
+# compare with the native run (uses run_one's locals). EXECUTOR "tcp" is a
+# `rivet-executor --listen` started for the run.
 compare_rivet() {
     local kind=$1 suffix="" bad=0
     [ "$kind" = in-process ] || suffix=".$kind"
     local out=$dir/rivet$suffix.out err=$dir/rivet$suffix.err
-    (cd "$dir" && exec env "${envs[@]}" timeout -k 5 60 \
-        "$rivet" run --executor="$kind" --argv0 prog "${objs[@]}" "${link_libs[@]}" \
-            -- "${prog_args[@]}") \
-        >"$out" 2>"$err" </dev/null
-    st_rivet=$?
+    if [ "$kind" = tcp ]; then
+        run_over_tcp "$out" "$err"
+    else
+        (cd "$dir" && exec env "${envs[@]}" timeout -k 5 60 \
+            "$rivet" run --executor="$kind" --argv0 prog "${objs[@]}" "${link_libs[@]}" \
+                -- "${prog_args[@]}") \
+            >"$out" 2>"$err" </dev/null
+        st_rivet=$?
+    fi
     [ "$st_native" = "$st_rivet" ] || bad=1
     cmp -s "$dir/native.out" "$out" || bad=1
     cmp -s "$dir/native.err" "$err" || bad=1
