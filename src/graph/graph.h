@@ -42,12 +42,16 @@ typedef enum rv_block_role {
     RV_ROLE_TLS_BSS,    /* .tbss: zero-filled tail of the TLS template */
 } rv_block_role;
 
+/* 24 bytes: a large link has one per relocation, written once when read
+ * and read once at fixup. Blocks are below 4 GiB (the reader refuses larger
+ * sections); edge kinds and the relocation numbers that produce them are
+ * small. */
 typedef struct rv_edge {
-    uint64_t offset;    /* in the block */
+    uint32_t offset;    /* in the block */
+    uint16_t kind;      /* arch edge kind */
+    uint16_t reloc;     /* original relocation number, for messages */
     int64_t addend;
     rv_symbol *target;
-    uint32_t kind;      /* arch edge kind */
-    uint32_t reloc;     /* original relocation number, for messages */
 } rv_edge;
 
 struct rv_block {

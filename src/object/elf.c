@@ -356,6 +356,10 @@ static void classify_block(rv_block *b, uint32_t type) {
 static rivet_error *make_block(elf_reader *r, uint32_t i) {
     const Elf64_Shdr *s = &r->sh[i];
     uint64_t f = s->sh_flags;
+    if (s->sh_size > UINT32_MAX) /* edges hold 32-bit offsets (graph.h) */
+        return in_section(r, i, rivet_error_create(RIVET_ERR_UNSUPPORTED,
+            "section of %llu bytes: sections of 4 GiB and more are not "
+            "supported", (unsigned long long)s->sh_size));
     if ((f & SHF_TLS) && (f & SHF_EXECINSTR))
         return in_section(r, i, malformed("thread-local section is executable"));
     if ((f & SHF_WRITE) && (f & SHF_EXECINSTR))
