@@ -80,7 +80,8 @@ bool rv_namemap_reserve(rv_namemap *m, size_t n) {
 void *rv_namemap_get(const rv_namemap *m, const char *key, uint32_t hash) {
     if (!m->count)
         return NULL;
-    return find_slot(m->slots, m->capacity, key, hash)->value;
+    const rv_namemap_slot *s = find_slot(m->slots, m->capacity, key, hash);
+    return s->key ? s->value : NULL; /* a vacated slot may keep an old value */
 }
 
 rv_namemap_slot *rv_namemap_upsert(rv_namemap *m, const char *key,
@@ -105,7 +106,7 @@ void rv_namemap_remove(rv_namemap *m, const char *key, uint32_t hash) {
     if (!s->key)
         return;
     size_t i = (size_t)(s - m->slots);
-    m->slots[i].key = NULL;
+    m->slots[i] = (rv_namemap_slot){0};
     m->count--;
     /* shift later members of the probe run back into the hole */
     for (size_t j = (i + 1) & mask; m->slots[j].key; j = (j + 1) & mask) {
@@ -114,7 +115,7 @@ void rv_namemap_remove(rv_namemap *m, const char *key, uint32_t hash) {
         if (between)
             continue;
         m->slots[i] = m->slots[j];
-        m->slots[j].key = NULL;
+        m->slots[j] = (rv_namemap_slot){0};
         i = j;
     }
 }
