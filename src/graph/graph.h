@@ -122,6 +122,7 @@ struct rv_object {
     /* Noted by the reader, so later stages need no pass over the symbols: */
     bool uses_cxx_abi;       /* references libstdc++'s ABI (_Z..., __cxa_...) */
     bool needs_got_base;     /* some edge is GOT-relative */
+    bool has_got_refs;       /* some symbol is marked RV_SYM_REF_GOT */
     bool has_discarded;      /* locals in sections of a dropped COMDAT group */
     uint32_t runtime_refs;   /* runtime names referenced (link/runtime.h) */
     uint32_t global_definitions; /* global defined or common symbols */

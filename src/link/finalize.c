@@ -125,22 +125,28 @@ static void free_actions(rivet_action_pair *p, size_t n) {
     }
 }
 
+static rivet_error *nomem(void) {
+    return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+}
+
 static rivet_error *publish(rivet_link *l) {
     rivet_jit *jit = l->jit;
     if (!rv_namemap_reserve(&jit->exports, l->defs.count))
-        return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+        return nomem();
     const rv_namemap_slot *slots = l->defs.slots;
     for (size_t i = 0; i < l->defs.capacity; i++) {
-        /* the symbols lie all over the link's arena: ask for the flags of
-         * one a few slots ahead while this one is looked at */
-        if (i + 8 < l->defs.capacity && slots[i + 8].key)
-            __builtin_prefetch(slots[i + 8].value);
+        /* the slot says whether its symbol is hidden (rv_link_define), so
+         * only the export table is visited out of order: ask for the
+         * slot a few entries ahead will take */
+        if (i + 16 < l->defs.capacity && slots[i + 16].key)
+            rv_namemap_prefetch_slot(&jit->exports, slots[i + 16].hash);
         rv_symbol *s = slots[i].key ? slots[i].value : NULL;
-        if (!s || (s->flags & RV_SYM_HIDDEN))
+        if (!s || (slots[i].aux & RV_DEF_HIDDEN))
             continue;
-        rv_namemap_slot *slot = rv_namemap_upsert(&jit->exports, s->name, s->hash);
+        rv_namemap_slot *slot = rv_namemap_upsert(&jit->exports, slots[i].key,
+                                                  slots[i].hash);
         if (!slot || !rv_ptrvec_push(&l->exports, s))
-            return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+            return nomem();
         if (!slot->value)
             slot->value = s;
     }

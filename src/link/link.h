@@ -81,6 +81,9 @@ struct rivet_link {
     rv_ptrvec synthetic;         /* rv_block* not from inputs */
     rv_namemap defs;             /* name -> rv_symbol* defined in this link */
     rv_namemap imports;          /* name -> proxy rv_symbol* (host or earlier link) */
+    rv_symbol **outside;         /* the objects' symbols whose names the link */
+    size_t outside_count;        /* does not define, and branches to its host
+                                  * definitions, in input order (resolve.c) */
     rv_ptrvec claimed_groups;    /* COMDAT signatures this link claimed */
     rv_ptrvec copies;            /* rv_copy_reloc*: host data copied into the link */
     rv_ptrvec got_targets;       /* rv_symbol*, by GOT index */
@@ -146,6 +149,17 @@ rivet_error *rv_link_need_stub(rivet_link *l, rv_symbol *t);
 rivet_error *rv_link_layout(rivet_link *l);
 rivet_error *rv_link_fixup(rivet_link *l);
 rivet_error *rv_link_finalize(rivet_link *l);
+
+/* Make `s` the definition in its slot of l->defs. The slot also notes
+ * whether it is hidden and whether it lies in the executor's process, so
+ * publication and binding need not visit the symbol. */
+enum { RV_DEF_HIDDEN = 1, RV_DEF_HOST = 2 };
+
+static inline void rv_link_define(rv_namemap_slot *slot, rv_symbol *s) {
+    slot->value = s;
+    slot->aux = ((s->flags & RV_SYM_HIDDEN) ? RV_DEF_HIDDEN : 0) |
+                ((s->flags & RV_SYM_HOST) ? RV_DEF_HOST : 0);
+}
 
 /* COMDAT: true when this link keeps the group with this signature. */
 bool rv_link_claim_group(rivet_link *l, const char *signature, bool *oom);

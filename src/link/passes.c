@@ -1,7 +1,8 @@
 /*
  * link/passes.c — GOT entries and stubs.
  *
- * One scan over every edge asks the architecture what the edge needs:
+ * What the edges need was noted by the reader, on the symbols they name and
+ * per object (scan_object):
  *   - a GOT entry for its target (GOT-relative loads),
  *   - the GOT itself (GOT-base-relative arithmetic),
  *   - a stub, for branches to targets outside the link: host functions may
@@ -70,10 +71,13 @@ static rivet_error *scan_block(rivet_link *l, rv_block *b, bool *needs_got) {
 }
 
 /* What an object's edges need, from the marks the reader left on the
- * symbols they name (one visit per symbol instead of one per edge, and no
- * walk through every edge's target). Objects with locals in dropped COMDAT
- * sections are scanned edge by edge, so a reference into dropped content
- * is reported with the edge that makes it. */
+ * symbols they name (no walk through every edge to its target). GOT
+ * entries: the marked symbols of objects that have any. Stubs (branches
+ * that may reach the executor's libraries) only concern names bound
+ * outside the link, which resolution listed (scan_outside). Objects with
+ * locals in dropped COMDAT sections are scanned edge by edge, so a
+ * reference into dropped content is reported with the edge that makes
+ * it. */
 static rivet_error *scan_object(rivet_link *l, rv_object *o, bool *needs_got) {
     if (o->has_discarded) {
         for (uint32_t k = 0; k < o->section_count; k++) {
@@ -83,14 +87,10 @@ static rivet_error *scan_object(rivet_link *l, rv_object *o, bool *needs_got) {
         }
         return NULL;
     }
-    for (uint32_t k = 1; k < o->symbol_count; k++) {
+    for (uint32_t k = 1; o->has_got_refs && k < o->symbol_count; k++) {
         rv_symbol *s = &o->symbols[k];
-        if (!(s->flags & (RV_SYM_REF_GOT | RV_SYM_REF_STUB)))
-            continue;
-        rv_symbol *t = rv_symbol_resolved(s);
-        rivet_error *e = (s->flags & RV_SYM_REF_GOT) ? need_got_entry(l, t) : NULL;
-        if (!e && (s->flags & RV_SYM_REF_STUB))
-            e = rv_link_need_stub(l, t);
+        rivet_error *e = (s->flags & RV_SYM_REF_GOT)
+                             ? need_got_entry(l, rv_symbol_resolved(s)) : NULL;
         if (e)
             return e;
     }
@@ -101,18 +101,26 @@ static rivet_error *scan_object(rivet_link *l, rv_object *o, bool *needs_got) {
     return NULL;
 }
 
-static rivet_error *scan_all_edges(rivet_link *l, bool *needs_got) {
-    for (size_t i = 0; i < l->objects.count; i++) {
-        rivet_error *e = scan_object(l, l->objects.items[i], needs_got);
-        if (e)
-            return e;
-    }
-    for (size_t i = 0; i < l->synthetic.count; i++) {
-        rivet_error *e = scan_block(l, l->synthetic.items[i], needs_got);
+static rivet_error *scan_outside(rivet_link *l) {
+    for (size_t i = 0; i < l->outside_count; i++) {
+        rv_symbol *s = l->outside[i];
+        rivet_error *e = (s->flags & RV_SYM_REF_STUB)
+                             ? rv_link_need_stub(l, rv_symbol_resolved(s)) : NULL;
         if (e)
             return e;
     }
     return NULL;
+}
+
+static rivet_error *scan_all_edges(rivet_link *l, bool *needs_got) {
+    rivet_error *e = NULL;
+    for (size_t i = 0; i < l->objects.count && !e; i++)
+        e = scan_object(l, l->objects.items[i], needs_got);
+    if (!e)
+        e = scan_outside(l);
+    for (size_t i = 0; i < l->synthetic.count && !e; i++)
+        e = scan_block(l, l->synthetic.items[i], needs_got);
+    return e;
 }
 
 static rivet_error *build_got(rivet_link *l) {

@@ -61,7 +61,7 @@ static rivet_error *add_definition(rivet_link *l, rv_symbol *s, rv_ptrvec *dups)
         return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
     rv_symbol *old = slot->value;
     if (!old) {
-        slot->value = s;
+        rv_link_define(slot, s);
         return NULL;
     }
     int so = strength(old), sn = strength(s);
@@ -71,7 +71,7 @@ static rivet_error *add_definition(rivet_link *l, rv_symbol *s, rv_ptrvec *dups)
     if (so == 1 && sn == 1)
         merge_common(old, s);
     else if (sn > so)
-        slot->value = s;
+        rv_link_define(slot, s);
     return NULL;
 }
 
@@ -202,7 +202,10 @@ static rivet_error *bind_locally(rivet_link *l, rv_symbol *s, rv_namemap *open,
  * next object not yet taken. Symbols whose names the link does not define
  * are set aside with their object's number and bound afterwards on the
  * calling thread, in input order, exactly as a serial pass would bind them
- * (earlier links, then the lookups below). */
+ * (earlier links, then the lookups below). The stub pass looks at these
+ * alone (l->outside), so branches to definitions that lie in the
+ * executor's process (the TLS runtime's __tls_get_addr) are set aside
+ * too; binding them again finds the same definition. */
 typedef struct set_aside {
     size_t object;
     rv_symbol *symbol;
@@ -248,10 +251,14 @@ static void bind_object(bind_half *h, size_t i) {
         rv_symbol *s = &o->symbols[k];
         if (s->flags & RV_SYM_LOCAL || !s->name[0])
             continue;
-        rv_symbol *d = rv_namemap_get(defs, s->name, s->hash);
+        const rv_namemap_slot *slot = rv_namemap_find(defs, s->name, s->hash);
+        rv_symbol *d = slot ? slot->value : NULL;
         if (d && d != s)
             s->def = d;
-        else if (!d && !set_aside_symbol(h, i, s))
+        /* set aside: names not defined here, and branches to a definition
+         * in the executor's process (it may need a stub: link/passes.c) */
+        bool aside = !d || ((slot->aux & RV_DEF_HOST) && (s->flags & RV_SYM_REF_STUB));
+        if (aside && !set_aside_symbol(h, i, s))
             h->nomem = true;
     }
 }
@@ -276,11 +283,17 @@ static rivet_error *bind_all_locally(rivet_link *l, rv_namemap *open,
     else
         bind_to_definitions(&a);
     rivet_error *e = a.nomem || b.nomem ? nomem() : NULL;
+    /* kept for the stub pass: only these can need a stub */
+    l->outside = e ? NULL : rv_arena_alloc(&l->arena, (a.count + b.count + 1) *
+                                                      sizeof *l->outside);
+    if (!e && !l->outside)
+        e = nomem();
     /* merge the two runs by object, which restores input order */
     for (size_t i = 0, j = 0; !e && (i < a.count || j < b.count);) {
         bool from_a = j == b.count || (i < a.count && a.rest[i].object < b.rest[j].object);
-        e = bind_locally(l, from_a ? a.rest[i++].symbol : b.rest[j++].symbol, open,
-                         pending);
+        rv_symbol *s = from_a ? a.rest[i++].symbol : b.rest[j++].symbol;
+        l->outside[l->outside_count++] = s;
+        e = bind_locally(l, s, open, pending);
     }
     return e;
 }

@@ -41,7 +41,7 @@ static rivet_error *define(rivet_link *l, rv_symbol *s) {
     rv_namemap_slot *slot = rv_namemap_upsert(&l->defs, s->name, s->hash);
     if (!slot)
         return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
-    slot->value = s;
+    rv_link_define(slot, s);
     return NULL;
 }
 

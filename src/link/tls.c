@@ -142,7 +142,7 @@ static rivet_error *define_hidden(rivet_link *l, const char *name,
     rv_namemap_slot *slot = rv_namemap_upsert(&l->defs, s->name, s->hash);
     if (!slot)
         return nomem();
-    slot->value = s;
+    rv_link_define(slot, s);
     return NULL;
 }
 

@@ -607,6 +607,8 @@ static rivet_error *read_one_reloc(elf_reader *r, reloc_class *cache,
                      (needs & RV_NEEDS_STUB ? RV_SYM_REF_STUB : 0);
     if (needs & (RV_NEEDS_GOT_ENTRY | RV_NEEDS_GOT_BASE))
         r->obj->needs_got_base = true;
+    if (needs & RV_NEEDS_GOT_ENTRY)
+        r->obj->has_got_refs = true;
     if (needs & RV_NEEDS_LOW_MEMORY)
         r->obj->needs_low_memory = true;
     if (needs & RV_NEEDS_TLS)

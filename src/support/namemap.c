@@ -84,6 +84,14 @@ void *rv_namemap_get(const rv_namemap *m, const char *key, uint32_t hash) {
     return s->key ? s->value : NULL; /* a vacated slot may keep an old value */
 }
 
+const rv_namemap_slot *rv_namemap_find(const rv_namemap *m, const char *key,
+                                       uint32_t hash) {
+    if (!m->count)
+        return NULL;
+    const rv_namemap_slot *s = find_slot(m->slots, m->capacity, key, hash);
+    return s->key ? s : NULL;
+}
+
 rv_namemap_slot *rv_namemap_upsert(rv_namemap *m, const char *key,
                                    uint32_t hash) {
     if (!rv_namemap_reserve(m, 1))
@@ -92,6 +100,7 @@ rv_namemap_slot *rv_namemap_upsert(rv_namemap *m, const char *key,
     if (!s->key) {
         s->key = key;
         s->hash = hash;
+        s->aux = 0;
         s->value = NULL;
         m->count++;
     }
