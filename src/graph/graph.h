@@ -125,7 +125,8 @@ struct rv_object {
     bool has_got_refs;       /* some symbol is marked RV_SYM_REF_GOT */
     bool has_discarded;      /* locals in sections of a dropped COMDAT group */
     uint32_t runtime_refs;   /* runtime names referenced (link/runtime.h) */
-    uint32_t global_definitions; /* global defined or common symbols */
+    uint32_t global_definitions; /* global defined or common symbols, */
+    rv_symbol **definitions;     /* which are these, in symbol order */
 };
 
 /* Address a symbol resolves to, after layout: follows `def`. Undefined weak

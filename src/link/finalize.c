@@ -129,8 +129,40 @@ static rivet_error *nomem(void) {
     return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
 }
 
+/* The first link of a jit (or the first after all others were removed)
+ * hands its definition table over as the jit's export table: the same
+ * entries less the hidden ones, with no table to build. Nothing reads the
+ * link's own table after this stage. Everything that can fail happens
+ * before the hand-over. */
+static rivet_error *publish_by_adoption(rivet_link *l) {
+    rivet_jit *jit = l->jit;
+    const rv_namemap_slot *slots = l->defs.slots;
+    rv_ptrvec hidden = {0};
+    for (size_t i = 0; i < l->defs.capacity; i++) {
+        if (!slots[i].key)
+            continue;
+        rv_ptrvec *to = (slots[i].aux & RV_DEF_HIDDEN) ? &hidden : &l->exports;
+        if (!rv_ptrvec_push(to, slots[i].value)) {
+            rv_ptrvec_free(&hidden);
+            l->exports.count = 0;
+            return nomem();
+        }
+    }
+    rv_namemap_free(&jit->exports);
+    jit->exports = l->defs;
+    rv_namemap_init(&l->defs);
+    for (size_t i = 0; i < hidden.count; i++) {
+        const rv_symbol *s = hidden.items[i];
+        rv_namemap_remove(&jit->exports, s->name, s->hash);
+    }
+    rv_ptrvec_free(&hidden);
+    return NULL;
+}
+
 static rivet_error *publish(rivet_link *l) {
     rivet_jit *jit = l->jit;
+    if (!jit->exports.count)
+        return publish_by_adoption(l);
     if (!rv_namemap_reserve(&jit->exports, l->defs.count))
         return nomem();
     const rv_namemap_slot *slots = l->defs.slots;

@@ -81,6 +81,7 @@ struct rivet_link {
     rv_ptrvec synthetic;         /* rv_block* not from inputs */
     rv_namemap defs;             /* name -> rv_symbol* defined in this link */
     rv_namemap imports;          /* name -> proxy rv_symbol* (host or earlier link) */
+    bool has_commons;            /* some definition is a common symbol */
     rv_symbol **outside;         /* the objects' symbols whose names the link */
     size_t outside_count;        /* does not define, and branches to its host
                                   * definitions, in input order (resolve.c) */

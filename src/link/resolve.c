@@ -42,10 +42,6 @@ static int strength(const rv_symbol *s) {
     return (s->flags & RV_SYM_WEAK) ? 2 : 3;
 }
 
-static bool is_global_definition(const rv_symbol *s) {
-    return !(s->flags & RV_SYM_LOCAL) && (s->flags & (RV_SYM_DEFINED | RV_SYM_COMMON));
-}
-
 static void merge_common(rv_symbol *kept, const rv_symbol *other) {
     if (other->size > kept->size)
         kept->size = other->size;
@@ -60,6 +56,8 @@ static rivet_error *add_definition(rivet_link *l, rv_symbol *s, rv_ptrvec *dups)
     if (!slot)
         return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
     rv_symbol *old = slot->value;
+    if (s->flags & RV_SYM_COMMON)
+        l->has_commons = true;
     if (!old) {
         rv_link_define(slot, s);
         return NULL;
@@ -117,10 +115,15 @@ static rivet_error *collect_definitions(rivet_link *l) {
                    : rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < l->objects.count && !e; i++) {
         rv_object *o = l->objects.items[i];
-        for (uint32_t k = o->first_global; k < o->symbol_count && !e; k++) {
-            rv_symbol *s = &o->symbols[k];
-            if (!is_global_definition(s))
-                continue;
+        uint32_t n = o->global_definitions;
+        for (uint32_t k = 0; k < n && !e; k++) {
+            /* the reader listed them (rv_object.definitions); ask for the
+             * symbols and then the table slots a few insertions ahead */
+            if (k + 16 < n)
+                __builtin_prefetch(o->definitions[k + 16]);
+            if (k + 8 < n)
+                rv_namemap_prefetch_slot(&l->defs, o->definitions[k + 8]->hash);
+            rv_symbol *s = o->definitions[k];
             e = add_definition(l, s, &dups);
             if (!e && !(s->flags & RV_SYM_HIDDEN))
                 e = check_earlier_links(l, s, &dups);
@@ -134,7 +137,7 @@ static rivet_error *collect_definitions(rivet_link *l) {
 
 /* Commons that won get zero-filled storage of their own. */
 static rivet_error *allocate_commons(rivet_link *l) {
-    for (size_t i = 0; i < l->defs.capacity; i++) {
+    for (size_t i = 0; l->has_commons && i < l->defs.capacity; i++) {
         rv_symbol *s = l->defs.slots[i].key ? l->defs.slots[i].value : NULL;
         if (!s || !(s->flags & RV_SYM_COMMON))
             continue;
@@ -249,6 +252,10 @@ static void bind_object(bind_half *h, size_t i) {
     rv_object *o = h->w->l->objects.items[i];
     for (uint32_t k = o->first_global; k < o->symbol_count; k++) {
         rv_symbol *s = &o->symbols[k];
+        if (k + 8 < o->symbol_count) /* the lookups ahead (namemap.h) */
+            rv_namemap_prefetch_slot(defs, o->symbols[k + 8].hash);
+        if (k + 4 < o->symbol_count)
+            rv_namemap_prefetch_key(defs, o->symbols[k + 4].hash);
         if (s->flags & RV_SYM_LOCAL || !s->name[0])
             continue;
         const rv_namemap_slot *slot = rv_namemap_find(defs, s->name, s->hash);

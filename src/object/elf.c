@@ -505,6 +505,23 @@ static void note_global(rv_object *o, const rv_symbol *sym) {
         note_reference(o, sym->name);
 }
 
+/* The global definitions, for resolution to enter them into the link's
+ * table without a walk through every symbol (link/resolve.c). */
+static rivet_error *list_definitions(elf_reader *r, uint32_t first_global) {
+    rv_object *o = r->obj;
+    o->definitions = rv_arena_alloc(r->arena, (o->global_definitions + 1) *
+                                                  sizeof *o->definitions);
+    if (!o->definitions)
+        return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+    uint32_t n = 0;
+    for (uint32_t i = first_global ? first_global : 1; i < r->sym_count; i++) {
+        rv_symbol *s = &o->symbols[i];
+        if (!(s->flags & RV_SYM_LOCAL) && (s->flags & (RV_SYM_DEFINED | RV_SYM_COMMON)))
+            o->definitions[n++] = s;
+    }
+    return NULL;
+}
+
 static rivet_error *read_symbols(elf_reader *r) {
     rv_object *o = r->obj;
     uint32_t first_global = r->symtab_index ? r->sh[r->symtab_index].sh_info : 0;
@@ -538,7 +555,7 @@ static rivet_error *read_symbols(elf_reader *r) {
         if (sym->flags & RV_SYM_IFUNC)
             o->has_ifunc = true;
     }
-    return NULL;
+    return list_definitions(r, first_global);
 }
 
 /* ----------------------------------------------------------- relocations */
