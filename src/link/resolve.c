@@ -316,25 +316,17 @@ static rivet_error *bind_pending(rivet_link *l, rv_ptrvec *pending) {
     return e;
 }
 
-/* What the compiler driver links implicitly: libm for C, libstdc++ for
- * C++. libc is part of every executor already. */
-static rivet_error *open_default_libraries(rivet_link *l) {
-    rivet_jit *jit = l->jit;
+/* What the compiler driver links implicitly: libstdc++ for C++, and libm
+ * (see lookup_in_executor). libc is part of every executor already. */
+static rivet_error *open_default_library(rivet_link *l, const char *path,
+                                         bool *opened) {
     uint64_t handle;
-    if (!jit->opened_libm) {
-        rivet_error *e = rv_executor_open_library(jit->executor, "libm.so.6", &handle);
-        if (e)
-            return e;
-        jit->opened_libm = true;
-    }
-    if (l->needs_cxx_runtime && !jit->opened_libstdcxx) {
-        rivet_error *e = rv_executor_open_library(jit->executor, "libstdc++.so.6",
-                                                  &handle);
-        if (e)
-            return e;
-        jit->opened_libstdcxx = true;
-    }
-    return NULL;
+    if (*opened)
+        return NULL;
+    rivet_error *e = rv_executor_open_library(l->jit->executor, path, &handle);
+    if (!e)
+        *opened = true;
+    return e;
 }
 
 /* A name the objects reference as a thread-local (STT_TLS): it needs more
@@ -407,10 +399,10 @@ static rivet_error *lookup_in_resolver(rivet_link *l, rv_namemap *open) {
     return e;
 }
 
-static rivet_error *lookup_in_executor(rivet_link *l, rv_namemap *open) {
-    rivet_error *e = open_default_libraries(l);
-    if (!e)
-        e = lookup_tls_in_executor(l, open);
+/* One round of lookups in the executor's process: thread-locals first,
+ * then everything still open, in one call. */
+static rivet_error *lookup_round(rivet_link *l, rv_namemap *open) {
+    rivet_error *e = lookup_tls_in_executor(l, open);
     if (e || !open->count)
         return e;
     size_t n;
@@ -424,6 +416,24 @@ static rivet_error *lookup_in_executor(rivet_link *l, rv_namemap *open) {
             e = nomem();
     free(names);
     free(addrs);
+    return e;
+}
+
+/* libm is opened only when names are left after a first round: a name the
+ * process already defines binds the same with or without it (libm comes
+ * later in the search order), and a program using none of libm does not
+ * load it, as with the linker's --as-needed. Opening it costs a dlopen. */
+static rivet_error *lookup_in_executor(rivet_link *l, rv_namemap *open) {
+    rivet_jit *jit = l->jit;
+    rivet_error *e = l->needs_cxx_runtime
+        ? open_default_library(l, "libstdc++.so.6", &jit->opened_libstdcxx) : NULL;
+    if (!e)
+        e = lookup_round(l, open);
+    if (!e && open->count && !jit->opened_libm) {
+        e = open_default_library(l, "libm.so.6", &jit->opened_libm);
+        if (!e)
+            e = lookup_round(l, open);
+    }
     return e;
 }
 
