@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <threads.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +46,11 @@ typedef struct stream_executor {
     pid_t pid; /* a spawned child, else 0 */
     int pidfd; /* open_pidfd(pid), or -1 */
     char *program; /* the child's executable, for messages */
+    /* A child still being started (finish_spawn), and why it could not
+     * be; under spawn_lock. */
+    mtx_t spawn_lock;
+    struct spawn_job *spawning;
+    rivet_error *spawn_error;
     mtx_t lock;
     bool reaped;
     int wait_status;
@@ -78,6 +84,62 @@ static int open_pidfd(pid_t pid)
     (void)pid;
     return -1;
 #endif
+}
+
+/* A child started on a thread of its own: posix_spawn suspends the
+ * calling thread until the child has exec'd (up to a millisecond on a busy
+ * machine), and the controller has inputs to read meanwhile. */
+typedef struct spawn_job {
+    thrd_t thread;
+    bool threaded; /* false: run on the spawning thread, already done */
+    char *program;
+    bool search; /* look the program up in PATH */
+    int fd;      /* the child's end of the socket; closed once it is started */
+    pid_t pid;
+    int err;
+} spawn_job;
+
+static int start_child(pid_t *pid, int fd, const char *path, bool search,
+                       char *const argv[]);
+
+static int run_spawn_job(void *arg)
+{
+    spawn_job *j = arg;
+    char fd_arg[16];
+    snprintf(fd_arg, sizeof(fd_arg), "%d", j->fd);
+    char *argv[] = {(char *)"rivet-executor", (char *)"--fd", fd_arg, NULL};
+    j->err = start_child(&j->pid, j->fd, j->program, j->search, argv);
+    close(j->fd);
+    return 0;
+}
+
+/* Wait for a child still being started; say why it could not start (a
+ * copy, every time it is asked). Every use of se->pid comes after it. */
+static rivet_error *finish_spawn(stream_executor *se)
+{
+    mtx_lock(&se->spawn_lock);
+    spawn_job *j = se->spawning;
+    se->spawning = NULL;
+    if (j) {
+        if (j->threaded)
+            thrd_join(j->thread, NULL);
+        if (j->err == 0) {
+            se->pid = j->pid;
+            se->pidfd = open_pidfd(j->pid);
+            se->base.local_pid = (uint64_t)j->pid;
+        } else {
+            se->spawn_error = rivet_error_from_errno(j->err, "cannot start %s",
+                                                     j->program);
+        }
+        free(j->program);
+        free(j);
+    }
+    rivet_error *e = se->spawn_error
+                         ? rivet_error_create(rivet_error_get_code(se->spawn_error),
+                                              "%s", rivet_error_message(se->spawn_error))
+                         : NULL;
+    mtx_unlock(&se->spawn_lock);
+    return e;
 }
 
 /* Wait up to timeout_ms (< 0: forever) for the child to end. */
@@ -197,6 +259,7 @@ static void disconnect(stream_executor *se)
 static void stream_destroy(rivet_executor *ex)
 {
     stream_executor *se = (stream_executor *)ex;
+    rivet_error_free(finish_spawn(se));
     disconnect(se);
     if (se->fd >= 0)
         close(se->fd);
@@ -208,6 +271,8 @@ static void stream_destroy(rivet_executor *ex)
     }
     rv_setup_free(&se->setup);
     rivet_error_free(se->connect_error);
+    rivet_error_free(se->spawn_error);
+    mtx_destroy(&se->spawn_lock);
     free(se->program);
     if (se->pidfd >= 0)
         close(se->pidfd);
@@ -228,6 +293,7 @@ static void ignore_result(void *ctx, uint64_t id, rivet_wrapper_result r)
 static rivet_error *stream_exit(rivet_executor *ex, int status)
 {
     stream_executor *se = (stream_executor *)ex;
+    rivet_error_free(finish_spawn(se));
     if (!se->exit_wrapper || !se->pid || !se->ch) {
         disconnect(se);
         return NULL;
@@ -255,6 +321,7 @@ static rivet_error *stream_exit(rivet_executor *ex, int status)
 static bool stream_exit_status(rivet_executor *ex, int *wait_status)
 {
     stream_executor *se = (stream_executor *)ex;
+    rivet_error_free(finish_spawn(se));
     if (!se->pid || !reap(se, 0))
         return false;
     *wait_status = se->wait_status;
@@ -314,7 +381,12 @@ static rivet_error *read_setup(stream_executor *se)
 /* Read the setup frame and start serving the channel. */
 static rivet_error *finish_connect(stream_executor *se)
 {
-    rivet_error *e = read_setup(se);
+    rivet_error *e = finish_spawn(se);
+    if (e) {
+        disconnect(se);
+        return rivet_error_wrap(e, "executor");
+    }
+    e = read_setup(se);
     if (!e && se->base.page_size && se->setup.page_size != se->base.page_size)
         e = rivet_error_create(RIVET_ERR_PROTOCOL,
                                "setup: page size %llu, expected %llu",
@@ -417,6 +489,7 @@ static rivet_error *connect_stream(int fd, pid_t pid, uint64_t page_size,
     se->base.local_pid = pid > 0 ? (uint64_t)pid : local_peer(fd);
     mtx_init(&se->lock, mtx_plain);
     mtx_init(&se->connect_lock, mtx_plain);
+    mtx_init(&se->spawn_lock, mtx_plain);
     rivet_error *e = rv_executor_init_base(&se->base);
     if (!e && !page_size)
         e = stream_ready(&se->base);
@@ -488,29 +561,45 @@ rivet_error *rivet_executor_spawn(const char *path, rivet_executor **out)
 {
     char *found = path ? NULL : default_executor_path();
     const char *exe = path ? path : found ? found : "rivet-executor";
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    bool search = !path && !found;
+    /* What can be known now is reported now. */
+    if (!search && access(exe, X_OK) != 0) {
+        rivet_error *e = rivet_error_from_errno(errno, "executor: cannot start %s", exe);
         free(found);
-        return rivet_error_from_errno(errno, "executor: socketpair");
+        return e;
     }
-    char fd_arg[16];
-    snprintf(fd_arg, sizeof(fd_arg), "%d", sv[1]);
-    char *argv[] = {(char *)"rivet-executor", (char *)"--fd", fd_arg, NULL};
-    pid_t pid = -1;
-    int err = start_child(&pid, sv[1], exe, !path && !found, argv);
-    close(sv[1]);
-    rivet_error *e = NULL;
-    if (err != 0) {
-        close(sv[0]);
-        e = rivet_error_from_errno(err, "executor: cannot start %s", exe);
-    } else {
-        /* Same machine, same page size: the setup frame can wait. */
-        e = connect_stream(sv[0], pid, rv_sys_page_size(), out);
-        if (!e)
-            ((stream_executor *)*out)->program = strdup(exe);
-    }
+    spawn_job *job = calloc(1, sizeof(*job));
+    char *program = strdup(exe);
+    char *message_name = strdup(exe);
     free(found);
-    return e;
+    int sv[2] = {-1, -1};
+    rivet_error *e = NULL;
+    if (!job || !program || !message_name)
+        e = rivet_error_create(RIVET_ERR_NOMEM, "executor: out of memory");
+    else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        e = rivet_error_from_errno(errno, "executor: socketpair");
+    if (!e) {
+        /* Same machine, same page size: the setup frame can wait. */
+        e = connect_stream(sv[0], 0, rv_sys_page_size(), out);
+        sv[0] = -1; /* connect_stream owns it now, also on failure */
+    }
+    if (e) {
+        if (sv[1] >= 0)
+            close(sv[1]);
+        free(job);
+        free(program);
+        free(message_name);
+        return e;
+    }
+    stream_executor *se = (stream_executor *)*out;
+    se->program = message_name;
+    se->base.local_pid = 0; /* known once the child is started */
+    *job = (spawn_job){.program = program, .search = search, .fd = sv[1]};
+    se->spawning = job;
+    job->threaded = thrd_create(&job->thread, run_spawn_job, job) == thrd_success;
+    if (!job->threaded)
+        run_spawn_job(job); /* no thread to be had: start it here */
+    return NULL;
 }
 
 /* ------------------------------------------------------------------ tcp */
