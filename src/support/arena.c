@@ -15,15 +15,16 @@ struct rv_arena_chunk {
     max_align_t pad[]; /* payload follows, suitably aligned */
 };
 
-/* A small first chunk, mapped prefaulted (a link's graph is written right
- * after allocation, and one populating mmap costs far less than a fault
- * per page, noticeably so under virtualization). Past it, chunks are whole
- * 2 MiB multiples, growing geometrically: rv_sys_alloc_pages backs those
- * with huge pages, one fault per 2 MiB actually used. */
+/* Chunks are mapped prefaulted: a link's graph is written right after
+ * allocation, and one populating call costs far less than a fault per
+ * page, noticeably so under virtualization. A small first chunk keeps
+ * small links small; every later one is 2 MiB, which rv_sys_alloc_pages
+ * backs with one huge page. They do not grow: a chunk is only made when
+ * the last is full, so fresh memory (which the kernel must zero) runs at
+ * most 2 MiB ahead of use. */
 enum {
     ARENA_FIRST_CHUNK = 256 * 1024,
-    ARENA_HUGE_CHUNK = 2 * 1024 * 1024,
-    ARENA_MAX_CHUNK = 8 * 1024 * 1024,
+    ARENA_CHUNK = 2 * 1024 * 1024,
 };
 
 void rv_arena_init(rv_arena *a) { memset(a, 0, sizeof *a); }
@@ -38,14 +39,8 @@ void rv_arena_free(rv_arena *a) {
     rv_arena_init(a);
 }
 
-static size_t round_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
-
 static void *arena_grow(rv_arena *a, size_t size) {
-    size_t chunk = ARENA_FIRST_CHUNK;
-    if (a->total) { /* doubling, in huge-page multiples */
-        chunk = a->total < ARENA_MAX_CHUNK ? a->total : ARENA_MAX_CHUNK;
-        chunk = round_up(chunk, ARENA_HUGE_CHUNK);
-    }
+    size_t chunk = a->total ? ARENA_CHUNK : ARENA_FIRST_CHUNK;
     size_t payload = size > chunk / 4 ? size : chunk - sizeof(rv_arena_chunk);
     rv_arena_chunk *c = rv_sys_alloc_pages(sizeof *c + payload);
     if (!c)

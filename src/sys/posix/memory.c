@@ -160,10 +160,10 @@ void rv_sys_leak_root(uint64_t addr, uint64_t size, bool on)
 enum { HUGE_PAGE = 2u << 20 };
 
 /* Whole 2 MiB multiples are placed on 2 MiB boundaries and given to
- * transparent huge pages: each 2 MiB then costs one fault, on first touch,
- * instead of 512 populated 4 KiB pages, and as little to unmap; a link's
+ * transparent huge pages, then populated: each 2 MiB is one huge page
+ * instead of 512 populated 4 KiB pages, and as cheap to unmap; a link's
  * graph (several MiB) also fits the TLB. Where THP is off or unavailable
- * the advice does nothing and the pages fault in as they are written. */
+ * the advice does nothing and the populating is as before. */
 static void *map_huge(size_t size)
 {
     char *raw = mmap(NULL, size + HUGE_PAGE, PROT_READ | PROT_WRITE,
@@ -176,6 +176,7 @@ static void *map_huge(size_t size)
     if (p < raw + HUGE_PAGE)
         munmap(p + size, (size_t)(raw + HUGE_PAGE - p));
     (void)madvise(p, size, MADV_HUGEPAGE);
+    rv_sys_prefault_write((uint64_t)(uintptr_t)p, size);
     return p;
 }
 
