@@ -142,6 +142,9 @@ rivet_error *rv_sys_symbol_info(uint64_t addr, uint64_t *size, uint8_t *type);
  * dynamic linker does for a copy relocation. *count receives the number of
  * slots rewritten. */
 rivet_error *rv_sys_redirect_slots(uint64_t from, uint64_t to, uint64_t *count);
+/* Whether [addr, addr+size) lies in writable data of a loaded module once
+ * start-up is over: a PT_LOAD segment with PF_W, outside PT_GNU_RELRO. */
+bool rv_sys_library_data_writable(uint64_t addr, uint64_t size);
 
 /* ---------------------------------------------------- thread-local storage */
 

@@ -114,6 +114,53 @@ static void test_remove_runs_destructors(void) {
     CHECK(rivet_test_log_count == 6);
 }
 
+/* A -fno-pic link (placed below 2 GiB) that reads libc's read-only
+ * in6addr_loopback gets a copy relocation; removing the link must not
+ * write the copy back into libc's read-only pages. */
+static void test_copy_relocation_of_read_only_data(void) {
+    rivet_jit *jit;
+    CHECK_OK(rivet_jit_create(NULL, &jit));
+    const char *o = compile("ro.s",
+        "    .text\n"
+        "    .globl loop6\n"
+        "loop6:\n"
+        "    movzbl in6addr_loopback+15(%rip), %eax\n"
+        "    movl $table, %ecx\n" /* absolute: the link goes below 2 GiB */
+        "    ret\n"
+        "    .data\n"
+        "table: .long 1\n");
+    rivet_link *link;
+    CHECK_OK(rivet_jit_add_file(jit, o));
+    CHECK_OK(rivet_jit_link(jit, &link));
+    CHECK(call(jit, "loop6") == 1);
+    CHECK_OK(rivet_jit_remove(jit, link));
+    CHECK_OK(rivet_jit_add_file(jit, o));
+    CHECK_OK(rivet_jit_link(jit, &link));
+    CHECK(call(jit, "loop6") == 1);
+    rivet_jit_destroy(jit); /* undoes it again */
+}
+
+/* Removing one of several links takes its names out of the export table:
+ * looking them up fails, the other link's names still resolve. */
+static void test_remove_one_of_two(void) {
+    rivet_jit *jit;
+    CHECK_OK(rivet_jit_create(NULL, &jit));
+    rivet_link *first, *second;
+    CHECK_OK(rivet_jit_add_file(jit, compile("first", "int from_first(void) { return 11; }\n")));
+    CHECK_OK(rivet_jit_link(jit, &first));
+    CHECK_OK(rivet_jit_add_file(jit, compile("second", "int from_second(void) { return 22; }\n")));
+    CHECK_OK(rivet_jit_link(jit, &second));
+    CHECK_OK(rivet_jit_remove(jit, first));
+    uint64_t addr = 0;
+    CHECK_FAILS(rivet_jit_lookup(jit, "from_first", &addr), RIVET_ERR_NOT_FOUND);
+    CHECK(call(jit, "from_second") == 22);
+    /* the name can be defined again */
+    CHECK_OK(rivet_jit_add_file(jit, compile("again", "int from_first(void) { return 33; }\n")));
+    CHECK_OK(rivet_jit_link(jit, &first));
+    CHECK(call(jit, "from_first") == 33);
+    rivet_jit_destroy(jit);
+}
+
 static void test_duplicates_and_comdat(void) {
     rivet_jit *jit;
     CHECK_OK(rivet_jit_create(NULL, &jit));
@@ -204,6 +251,8 @@ int main(void) {
     }
     test_failed_link_leaves_nothing();
     test_remove_runs_destructors();
+    test_copy_relocation_of_read_only_data();
+    test_remove_one_of_two();
     test_duplicates_and_comdat();
     test_comdat_across_links();
     test_freed_memory_coalesces();

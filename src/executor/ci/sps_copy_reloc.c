@@ -8,7 +8,8 @@
  *   rivet_copy_relocate      action (u64 from, u64 to, u64 size): copy the
  *       object's bytes to `to` and redirect the libraries' GOT slots there;
  *   rivet_copy_relocate_undo action (same argument): copy the bytes back
- *       and point the slots at the original again, when the link goes.
+ *       (if the original is writable) and point the slots at the original
+ *       again, when the link goes.
  */
 #include <string.h>
 
@@ -76,7 +77,11 @@ static char *copy_relocate_undo(const char *arg, size_t arg_size) {
     uint64_t from, to, size, count = 0;
     if (!read_copy_args(arg, arg_size, &from, &to, &size))
         return rv_ci_action_result(rv_ci_malformed("copy_relocate_undo"));
-    memcpy((void *)(uintptr_t)from, (const void *)(uintptr_t)to, size);
+    /* What the program wrote goes back to the library's object; a
+     * read-only one (typeinfo, const tables; RELRO or .rodata) cannot
+     * have changed, and its pages cannot be written. */
+    if (rv_sys_library_data_writable(from, size))
+        memcpy((void *)(uintptr_t)from, (const void *)(uintptr_t)to, size);
     return rv_ci_action_result(rv_sys_redirect_slots(to, from, &count));
 }
 

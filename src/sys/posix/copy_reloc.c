@@ -110,3 +110,37 @@ rivet_error *rv_sys_redirect_slots(uint64_t from, uint64_t to, uint64_t *count) 
     *count = r.count;
     return r.error;
 }
+
+typedef struct writable_query {
+    uint64_t addr, size;
+    bool found, writable;
+} writable_query;
+
+static int visit_for_writable(struct dl_phdr_info *info, size_t size, void *ctx) {
+    writable_query *q = ctx;
+    bool in_writable_load = false, in_relro = false;
+    (void)size;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uint64_t start = info->dlpi_addr + ph->p_vaddr, end = start + ph->p_memsz;
+        bool inside = q->addr >= start && q->addr - start < ph->p_memsz &&
+                      q->size <= end - q->addr;
+        if (!inside)
+            continue;
+        if (ph->p_type == PT_LOAD) {
+            q->found = true;
+            in_writable_load = (ph->p_flags & PF_W) != 0;
+        } else if (ph->p_type == PT_GNU_RELRO) {
+            in_relro = true;
+        }
+    }
+    if (q->found)
+        q->writable = in_writable_load && !in_relro;
+    return q->found;
+}
+
+bool rv_sys_library_data_writable(uint64_t addr, uint64_t size) {
+    writable_query q = {.addr = addr, .size = size};
+    dl_iterate_phdr(visit_for_writable, &q);
+    return q.found && q.writable;
+}
