@@ -343,19 +343,32 @@ static bool hides_fde(section *s)
     cursor body;
     uint32_t id;
     s->cie_count = 0;
+    /* FDEs nearly always follow their CIE: remember the last one looked
+     * up. Only PC begin is read here; the copy, if one is made, parses
+     * every record in full. */
+    const cie_info *last = NULL;
+    uint64_t last_offset = UINT64_MAX;
     while ((rec = off, next_record(s, &off, &body, &id)) > 0) {
         if (id == 0) {
             if (!add_cie(s, rec, &body))
                 return false;
             continue;
         }
-        const cie_info *ci = cie_of(s, rec, id);
-        fde_info fi;
-        if (!ci || !parse_fde(&body, ci, &fi))
+        if (id > rec + 4)
             return false;
-        unsigned size = format_size(ci->fde_enc);
+        uint64_t cie_offset = rec + 4 - id;
+        if (cie_offset != last_offset) {
+            last = find_cie(s, cie_offset);
+            last_offset = cie_offset;
+        }
+        if (!last || (last->fde_enc & PE_INDIRECT) || last->fde_enc == PE_OMIT)
+            return false;
+        uint64_t pc_begin = get_encoded(&body, last->fde_enc);
+        if (!body.ok)
+            return false;
+        unsigned size = format_size(last->fde_enc);
         uint64_t mask = size < 8 ? ((uint64_t)1 << (size * 8)) - 1 : ~(uint64_t)0;
-        if (size && fi.pc_begin != 0 && (fi.pc_begin & mask) == 0)
+        if (size && pc_begin != 0 && (pc_begin & mask) == 0)
             return true;
     }
     return false;
