@@ -113,6 +113,13 @@ static int run_spawn_job(void *arg)
     return 0;
 }
 
+/* A remembered failure, for another caller (NULL stays NULL). */
+static rivet_error *copy_error(const rivet_error *e)
+{
+    return e ? rivet_error_create(rivet_error_get_code(e), "%s", rivet_error_message(e))
+             : NULL;
+}
+
 /* Wait for a child still being started; say why it could not start (a
  * copy, every time it is asked). Every use of se->pid comes after it. */
 static rivet_error *finish_spawn(stream_executor *se)
@@ -134,10 +141,7 @@ static rivet_error *finish_spawn(stream_executor *se)
         free(j->program);
         free(j);
     }
-    rivet_error *e = se->spawn_error
-                         ? rivet_error_create(rivet_error_get_code(se->spawn_error),
-                                              "%s", rivet_error_message(se->spawn_error))
-                         : NULL;
+    rivet_error *e = copy_error(se->spawn_error);
     mtx_unlock(&se->spawn_lock);
     return e;
 }
@@ -433,10 +437,7 @@ static rivet_error *stream_ready(rivet_executor *ex)
         connecting = NULL;
         atomic_store(&se->connected, !se->connect_error);
     }
-    rivet_error *e = se->connect_error
-                         ? rivet_error_create(rivet_error_get_code(se->connect_error),
-                                              "%s", rivet_error_message(se->connect_error))
-                         : NULL;
+    rivet_error *e = copy_error(se->connect_error);
     mtx_unlock(&se->connect_lock);
     return e;
 }
