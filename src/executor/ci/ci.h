@@ -40,6 +40,11 @@ void rv_ci_return_error(rivet_wrapper_return_fn ret, void *ctx,
  * encoding: the check does not depend on the bytes. */
 rivet_service *rv_ci_instance(rivet_session *s, const char *service,
                               uint64_t addr, const char *call, rivet_error **e);
+/* Begin answering an `expected` call: with a failure e (consumed), answer
+ * it and return false; else start *w with the has-a-value flag and return
+ * true, for the caller to add the value and rv_ci_return it. */
+bool rv_ci_expected_begin(rivet_wrapper_return_fn ret, void *ctx,
+                          uint64_t call_id, rivet_error *e, rivet_sps_writer *w);
 /* Answer an `expected<u64>` call: the failure e (consumed) or value. */
 void rv_ci_return_u64(rivet_wrapper_return_fn ret, void *ctx, uint64_t call_id,
                       rivet_error *e, uint64_t value);

@@ -80,16 +80,24 @@ rivet_service *rv_ci_instance(rivet_session *s, const char *service,
     return NULL;
 }
 
-void rv_ci_return_u64(rivet_wrapper_return_fn ret, void *ctx, uint64_t call_id,
-                      rivet_error *e, uint64_t value)
+bool rv_ci_expected_begin(rivet_wrapper_return_fn ret, void *ctx,
+                          uint64_t call_id, rivet_error *e, rivet_sps_writer *w)
 {
     if (e) {
         rv_ci_return_unexpected(ret, ctx, call_id, e);
-        return;
+        return false;
     }
+    rivet_sps_writer_init(w);
+    rivet_sps_put_bool(w, true);
+    return true;
+}
+
+void rv_ci_return_u64(rivet_wrapper_return_fn ret, void *ctx, uint64_t call_id,
+                      rivet_error *e, uint64_t value)
+{
     rivet_sps_writer w;
-    rivet_sps_writer_init(&w);
-    rivet_sps_put_bool(&w, true);
+    if (!rv_ci_expected_begin(ret, ctx, call_id, e, &w))
+        return;
     rivet_sps_put_u64(&w, value);
     rv_ci_return(ret, ctx, call_id, &w);
 }

@@ -47,13 +47,13 @@ static void reserve_common(rivet_session *s, uint64_t call_id,
     if (mm)
         e = shared ? rivet_memory_map_reserve_shared(mm, size, placement, &addr, &fd)
                    : rivet_memory_map_reserve(mm, size, placement, &addr);
-    if (!shared || e) {
+    if (!shared) {
         rv_ci_return_u64(ret, ctx, call_id, e, addr);
         return;
     }
     rivet_sps_writer w;
-    rivet_sps_writer_init(&w);
-    rivet_sps_put_bool(&w, true);
+    if (!rv_ci_expected_begin(ret, ctx, call_id, e, &w))
+        return;
     rivet_sps_put_u64(&w, addr);
     rivet_sps_put_u64(&w, (uint64_t)getpid());
     rivet_sps_put_u64(&w, (uint64_t)fd);

@@ -40,13 +40,9 @@ static char *run_finalizers(const char *arg, size_t arg_size)
 static void return_u32(rivet_wrapper_return_fn ret, void *ctx, uint64_t call_id,
                        rivet_error *e, int value)
 {
-    if (e) {
-        rv_ci_return_unexpected(ret, ctx, call_id, e);
-        return;
-    }
     rivet_sps_writer w;
-    rivet_sps_writer_init(&w);
-    rivet_sps_put_bool(&w, true);
+    if (!rv_ci_expected_begin(ret, ctx, call_id, e, &w))
+        return;
     rivet_sps_put_u32(&w, (uint32_t)value);
     rv_ci_return(ret, ctx, call_id, &w);
 }

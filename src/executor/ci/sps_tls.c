@@ -45,13 +45,9 @@ static void reserve_sps(rivet_session *s, uint64_t call_id,
     rivet_service *svc = rv_ci_instance(s, "tls", instance, "tls reserve", &e);
     if (svc)
         e = rv_tls_reserve(svc, size, align, &res);
-    if (e) {
-        rv_ci_return_unexpected(ret, ctx, call_id, e);
-        return;
-    }
     rivet_sps_writer w;
-    rivet_sps_writer_init(&w);
-    rivet_sps_put_bool(&w, true);
+    if (!rv_ci_expected_begin(ret, ctx, call_id, e, &w))
+        return;
     rivet_sps_put_u64(&w, res.key);
     rivet_sps_put_u64(&w, res.module);
     rivet_sps_put_i64(&w, res.tpoff);
@@ -101,12 +97,8 @@ static void host_lookup_sps(rivet_session *s, uint64_t call_id,
     rivet_error *e = ok ? NULL : rv_ci_malformed("tls host lookup");
     if (!e && rv_ci_instance(s, "tls", instance, "tls host lookup", &e))
         e = rv_tls_host_lookup((const char *const *)names, count, info);
-    if (e) {
-        rv_ci_return_unexpected(ret, ctx, call_id, e);
-    } else {
-        rivet_sps_writer w;
-        rivet_sps_writer_init(&w);
-        rivet_sps_put_bool(&w, true);
+    rivet_sps_writer w;
+    if (rv_ci_expected_begin(ret, ctx, call_id, e, &w)) {
         rivet_sps_put_u64(&w, count);
         for (size_t i = 0; i < count; i++) {
             rivet_sps_put_bool(&w, info[i].found);
