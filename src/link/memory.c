@@ -59,7 +59,7 @@ static rivet_error *reserve_shared(rivet_executor *ex, uint64_t size,
     int here = -1;
     uint64_t view = 0;
     if (pid == ex->local_pid) {
-        rivet_error *why = rv_sys_open_process_fd(pid, fd, &here);
+        rivet_error *why = rv_sys_open_process_memfile(pid, fd, size, &here);
         if (!why)
             why = rv_sys_map_memfile(here, 0, size, &view);
         /* A child this process forks must not write the executor's code. */

@@ -48,9 +48,13 @@ rivet_error *rv_sys_map_memfile(int fd, uint64_t addr, uint64_t size,
 /* Give [offset, offset+size) of a memory file back: every mapping of it
  * reads zero there afterwards. */
 rivet_error *rv_sys_discard_memfile(int fd, uint64_t offset, uint64_t size);
-/* Open descriptor `fd` of process `pid` on this machine for reading and
- * writing (Linux: /proc/PID/fd/FD; needs the rights to inspect it). */
-rivet_error *rv_sys_open_process_fd(uint64_t pid, uint64_t fd, int *out);
+/* Open the memory file that is descriptor `fd` of process `pid` on this
+ * machine, for reading and writing (Linux: /proc/PID/fd/FD; needs the
+ * rights to inspect it). Refused unless it is a memory file of at least
+ * `size` bytes, so mapping and writing it can neither reach an ordinary
+ * file nor fault past its end. */
+rivet_error *rv_sys_open_process_memfile(uint64_t pid, uint64_t fd,
+                                         uint64_t size, int *out);
 void rv_sys_close(int fd);
 /* Keep [addr, addr+size) out of forked children (they do not map it). */
 void rv_sys_keep_from_children(uint64_t addr, uint64_t size);

@@ -639,7 +639,14 @@ static void test_spawn_shared_slab(void)
                                         &slab, &pid, &fd));
     CHECK(pid != 0 && pid == ex->local_pid && pid != (uint64_t)getpid());
     int here = -1;
-    CHECK_OK(rv_sys_open_process_fd(pid, fd, &here));
+    CHECK_OK(rv_sys_open_process_memfile(pid, fd, 1 << 20, &here));
+    /* not what a memory file of that size is: refused */
+    int other = -1;
+    CHECK_FAILS(rv_sys_open_process_memfile(pid, fd, (uint64_t)1 << 40, &other),
+                RIVET_ERR_PROTOCOL);
+    rivet_error *not_memfile = rv_sys_open_process_memfile(pid, 0, 1, &other);
+    CHECK(not_memfile != NULL); /* its stdin: refused, or not even opened */
+    rivet_error_free(not_memfile);
     if (here >= 0) {
         CHECK_OK(rv_sys_map_memfile(here, 0, 1 << 20, &view));
         rv_sys_close(here);

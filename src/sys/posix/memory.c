@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rivet/rt.h"
@@ -267,7 +268,8 @@ rivet_error *rv_sys_discard_memfile(int fd, uint64_t offset, uint64_t size)
     return NULL;
 }
 
-rivet_error *rv_sys_open_process_fd(uint64_t pid, uint64_t fd, int *out)
+rivet_error *rv_sys_open_process_memfile(uint64_t pid, uint64_t fd,
+                                         uint64_t size, int *out)
 {
     char path[64];
     snprintf(path, sizeof(path), "/proc/%llu/fd/%llu", (unsigned long long)pid,
@@ -275,6 +277,15 @@ rivet_error *rv_sys_open_process_fd(uint64_t pid, uint64_t fd, int *out)
     int f = open(path, O_RDWR | O_CLOEXEC);
     if (f < 0)
         return rivet_error_from_errno(errno, "%s", path);
+    struct stat st;
+    /* only memory files (memfd) have seals to ask about */
+    if (fcntl(f, F_GET_SEALS) < 0 || fstat(f, &st) != 0 ||
+        (uint64_t)st.st_size < size) {
+        close(f);
+        return rivet_error_create(RIVET_ERR_PROTOCOL,
+                                  "%s is not a memory file of 0x%llx bytes", path,
+                                  (unsigned long long)size);
+    }
     *out = f;
     return NULL;
 }
