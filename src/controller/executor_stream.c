@@ -92,8 +92,8 @@ static int open_pidfd(pid_t pid)
 typedef struct spawn_job {
     thrd_t thread;
     bool threaded; /* false: run on the spawning thread, already done */
-    char *program;
-    bool search; /* look the program up in PATH */
+    const char *program; /* the executor's: it outlives the job */
+    bool search;         /* look the program up in PATH */
     int fd;      /* the child's end of the socket; closed once it is started */
     pid_t pid;
     int err;
@@ -138,7 +138,6 @@ static rivet_error *finish_spawn(stream_executor *se)
             se->spawn_error = rivet_error_from_errno(j->err, "cannot start %s",
                                                      j->program);
         }
-        free(j->program);
         free(j);
     }
     rivet_error *e = copy_error(se->spawn_error);
@@ -571,11 +570,10 @@ rivet_error *rivet_executor_spawn(const char *path, rivet_executor **out)
     }
     spawn_job *job = calloc(1, sizeof(*job));
     char *program = strdup(exe);
-    char *message_name = strdup(exe);
     free(found);
     int sv[2] = {-1, -1};
     rivet_error *e = NULL;
-    if (!job || !program || !message_name)
+    if (!job || !program)
         e = rivet_error_create(RIVET_ERR_NOMEM, "executor: out of memory");
     else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
         e = rivet_error_from_errno(errno, "executor: socketpair");
@@ -589,11 +587,10 @@ rivet_error *rivet_executor_spawn(const char *path, rivet_executor **out)
             close(sv[1]);
         free(job);
         free(program);
-        free(message_name);
         return e;
     }
     stream_executor *se = (stream_executor *)*out;
-    se->program = message_name;
+    se->program = program;
     se->base.local_pid = 0; /* known once the child is started */
     *job = (spawn_job){.program = program, .search = search, .fd = sv[1]};
     se->spawning = job;
