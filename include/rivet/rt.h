@@ -277,9 +277,10 @@ typedef struct rivet_segment {
     uint64_t size;
     /* Bytes to copy to addr; the rest of [addr, addr+size) is zero-filled.
      * With in_place set the controller already wrote the whole segment at
-     * addr (in-process linking, or through a shared slab's memory file):
-     * nothing is copied or zeroed and content is ignored. Reserved memory
-     * starts zeroed, so bss needs no writing. */
+     * addr (in-process linking, or a controller on this machine writing
+     * into this process's memory directly): nothing is copied or zeroed
+     * and content is ignored. Reserved memory starts zeroed, so bss needs
+     * no writing. */
     const void *content;
     uint64_t content_size;
     uint8_t prot; /* RIVET_PROT_*; never WRITE|EXEC */
@@ -300,21 +301,12 @@ rivet_service *rivet_memory_map_service(rivet_memory_map *mm);
 rivet_memory_map *rivet_memory_map_from_service(rivet_service *svc);
 
 /* Reserve `size` bytes of address space (rounded up to pages). The memory is
- * readable and writable until initialized, so an in-process controller can
- * write content in place. */
+ * private, readable and writable until initialized, so a controller in this
+ * process, or one on this machine allowed to write this process's memory,
+ * can write content in place. */
 rivet_error *rivet_memory_map_reserve(rivet_memory_map *mm, uint64_t size,
                                       rivet_placement placement,
                                       uint64_t *addr);
-/* Like rivet_memory_map_reserve, but the slab is backed by a memory file
- * that another process on this machine may map to write content in place
- * (segments with in_place set) instead of sending it: *fd is its
- * descriptor in this process, open until the slab is released; a process
- * with the right to inspect this one opens it as /proc/PID/fd/FD.
- * Deinitializing zeroes the pages in every mapping. */
-rivet_error *rivet_memory_map_reserve_shared(rivet_memory_map *mm,
-                                             uint64_t size,
-                                             rivet_placement placement,
-                                             uint64_t *addr, int *fd);
 /* Copy content, apply protections, flush the instruction cache, run the
  * finalize actions in order and record the dealloc actions. Every segment
  * must lie in one reserved slab and not overlap an initialized region. On

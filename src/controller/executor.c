@@ -52,15 +52,6 @@ static const struct {
     {"rivet_run_ifunc_resolvers", offsetof(rv_executor_addrs, run_ifunc_resolvers)},
 };
 
-/* Offered by newer executors only; absent, the address stays 0. */
-static const struct {
-    const char *name;
-    size_t offset;
-} optional_names[] = {
-    {"rivet_memory_map_reserve_shared_sps", offsetof(rv_executor_addrs, reserve_shared)},
-};
-
-
 rivet_error *rv_executor_bind(rivet_executor *ex,
                               bool (*lookup)(void *ctx, const char *name,
                                              uint64_t *addr),
@@ -77,11 +68,6 @@ rivet_error *rv_executor_bind(rivet_executor *ex,
     }
     if (missing)
         return rivet_error_wrap(missing, "executor: bind");
-    for (size_t i = 0; i < sizeof(optional_names) / sizeof(optional_names[0]); i++) {
-        uint64_t *slot = (uint64_t *)((char *)&ex->addrs + optional_names[i].offset);
-        if (!lookup(ctx, optional_names[i].name, slot))
-            *slot = 0;
-    }
     if (lookup(ctx, "rivet_dylib_process", &ex->process_handle) &&
         ex->process_handle)
         return NULL;
@@ -224,31 +210,6 @@ rivet_error *rv_executor_reserve(rivet_executor *ex, uint64_t size,
     rivet_sps_put_u8(&w, (uint8_t)placement);
     return rivet_error_wrap(call_u64(ex, ex->addrs.reserve, &w, addr),
                             "executor: reserve");
-}
-
-rivet_error *rv_executor_reserve_shared(rivet_executor *ex, uint64_t size,
-                                        rivet_placement placement,
-                                        uint64_t *addr, uint64_t *pid,
-                                        uint64_t *fd)
-{
-    NEED_READY(ex);
-    if (!ex->addrs.reserve_shared)
-        return rivet_error_create(RIVET_ERR_UNSUPPORTED,
-                                  "executor: no shared slabs");
-    rivet_sps_writer w;
-    rivet_sps_writer_init(&w);
-    rivet_sps_put_u64(&w, ex->addrs.memory_map);
-    rivet_sps_put_u64(&w, size);
-    rivet_sps_put_u8(&w, (uint8_t)placement);
-    answer a;
-    rivet_error *e = call_expected(ex, ex->addrs.reserve_shared, &w, &a);
-    if (!e) {
-        rivet_sps_get_u64(&a.r, addr);
-        rivet_sps_get_u64(&a.r, pid);
-        rivet_sps_get_u64(&a.r, fd);
-        e = finish(&a);
-    }
-    return rivet_error_wrap(e, "executor: reserve shared");
 }
 
 static void put_segment(rivet_sps_writer *w, const rivet_segment *seg)

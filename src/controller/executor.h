@@ -47,7 +47,6 @@ typedef struct rv_handler {
 typedef struct rv_executor_addrs {
     uint64_t memory_map;            /* instance */
     uint64_t reserve, initialize, deinitialize_multiple, release_multiple;
-    uint64_t reserve_shared; /* optional: 0 when the executor lacks it */
     uint64_t dylib_manager;         /* instance */
     uint64_t dylib_open, dylib_lookup;
     uint64_t run_main;              /* wrapper: call main(argc, argv, envp) */
@@ -73,9 +72,11 @@ struct rivet_executor {
     uint64_t page_size;
     bool in_process; /* working memory may be the target memory itself */
     /* The executor's process id when it runs on this machine (a spawned
-     * child, the peer of a local socket), else 0: its shared slabs can be
-     * mapped here. */
+     * child, the peer of a local socket), else 0: links may be written
+     * into its memory directly (rv_sys_write_process) instead of sent. */
     uint64_t local_pid;
+    /* A direct write was refused (no right to the process): send bytes. */
+    bool no_direct_writes;
     /* dylib handle of the executor process itself (opened by bind), the
      * scope rv_executor_lookup_symbols searches */
     uint64_t process_handle;
@@ -108,12 +109,6 @@ rivet_error *rv_executor_ready(rivet_executor *ex);
 
 rivet_error *rv_executor_reserve(rivet_executor *ex, uint64_t size,
                                  rivet_placement placement, uint64_t *addr);
-/* Reserve a slab backed by a memory file: *fd is its descriptor in the
- * executor process *pid. */
-rivet_error *rv_executor_reserve_shared(rivet_executor *ex, uint64_t size,
-                                        rivet_placement placement,
-                                        uint64_t *addr, uint64_t *pid,
-                                        uint64_t *fd);
 rivet_error *rv_executor_initialize(rivet_executor *ex,
                                     const rivet_initialize_request *req,
                                     uint64_t *region);

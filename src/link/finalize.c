@@ -18,6 +18,7 @@
 
 #include "controller/executor.h"
 #include "link/link.h"
+#include "sys/sys.h"
 #include "link/tls.h"
 #include "rivet/sps.h"
 
@@ -94,6 +95,28 @@ static rivet_error *initializer_actions(rivet_link *l, rivet_action_pair *p) {
     return rv_action_call_from_writer(&w, &p->dealloc, a->run_finalizers);
 }
 
+/* An executor on this machine has its link written straight into its
+ * memory, all segments in one system call; the initialize request then
+ * carries no content. If the system refuses (no right to that process),
+ * the content is sent from then on. */
+static bool write_into_executor(rivet_link *l, const rivet_segment *segs,
+                                size_t n) {
+    rivet_executor *ex = l->jit->executor;
+    if (!ex->local_pid || ex->no_direct_writes)
+        return false;
+    rv_sys_write_part parts[RV_SEG_COUNT];
+    for (size_t i = 0; i < n; i++)
+        parts[i] = (rv_sys_write_part){.from = segs[i].content,
+                                       .to = segs[i].addr,
+                                       .size = segs[i].size};
+    rivet_error *e = rv_sys_write_process(ex->local_pid, parts, n);
+    if (!e)
+        return true;
+    rivet_error_free(e);
+    ex->no_direct_writes = true;
+    return false;
+}
+
 static size_t build_segments(rivet_link *l, rivet_segment *segs) {
     static const uint8_t prot[RV_SEG_COUNT] = {
         RIVET_PROT_READ | RIVET_PROT_EXEC, RIVET_PROT_READ,
@@ -108,13 +131,16 @@ static size_t build_segments(rivet_link *l, rivet_segment *segs) {
         out->addr = seg->addr;
         out->size = seg->size;
         out->prot = prot[s];
-        if (l->work_is_target) {
-            out->in_place = true;
-        } else {
+        out->in_place = l->work_is_target;
+        if (!l->work_is_target) {
+            /* the whole segment, bss included: working memory is zeroed */
             out->content = l->work + (seg->addr - l->alloc_addr);
             out->content_size = seg->size;
         }
     }
+    if (!l->work_is_target && write_into_executor(l, segs, n))
+        for (size_t i = 0; i < n; i++)
+            segs[i].in_place = true;
     return n;
 }
 

@@ -54,7 +54,7 @@ static void free_link(rivet_link *l) {
         free_input(&l->inputs[i]);
     free(l->inputs);
     if (l->work && !l->work_is_target)
-        free(l->work);
+        rv_sys_free_pages(l->work, l->work_size);
     rv_link_free_archives(l);
     rv_ptrvec_free(&l->objects);
     rv_ptrvec_free(&l->synthetic);

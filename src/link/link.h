@@ -51,8 +51,8 @@ typedef struct rv_slab {
     rivet_placement placement;
     rv_ptrvec free_ranges;      /* rv_range*, returned by removed links */
     /* The slab's memory as this process may write it: the slab itself
-     * in-process, a mapping of a shared slab's memory file for an
-     * executor on this machine, else NULL (content is sent). */
+     * in-process, else NULL (a link is built in working memory of its own
+     * and then written into the executor's process, or sent). */
     uint8_t *view;
 } rv_slab;
 
@@ -99,6 +99,7 @@ struct rivet_link {
     uint64_t alloc_addr, alloc_size; /* the allocation in a slab (>= extent) */
     rv_slab *slab;
     uint8_t *work;               /* working memory for [base, base+total) */
+    size_t work_size;            /* its pages, when not the target itself */
     bool work_is_target;
     bool separate_work;          /* RIVET_LINK_SEPARATE_WORKING_MEMORY */
     bool prepared;               /* laid out, relocations not yet applied */
@@ -181,8 +182,7 @@ rivet_error *rv_memory_allocate(rivet_jit *jit, uint64_t size,
                                 rivet_placement placement, rv_slab **slab,
                                 uint64_t *addr);
 void rv_memory_free(rv_slab *slab, uint64_t addr, uint64_t size);
-/* Unmap the slab's view (if it has its own) and free the bookkeeping; the
- * executor's slab is released separately. */
+/* Free the bookkeeping; the executor's slab is released separately. */
 void rv_memory_free_slab(rivet_jit *jit, rv_slab *s);
 
 /* Describe where an edge is, for messages: "obj: section .text: relocation

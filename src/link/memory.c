@@ -45,33 +45,6 @@ static bool take_from_slab(rv_slab *s, uint64_t size, uint64_t *addr) {
     return true;
 }
 
-/* An executor on this machine reserves a shared slab, which is mapped
- * here too: links are written straight into the executor's memory and
- * initialize sends no content. If the mapping cannot be made here, the
- * slab is used like any other (its content sent). */
-static rivet_error *reserve_shared(rivet_executor *ex, uint64_t size,
-                                   rivet_placement where, rv_slab *s) {
-    uint64_t pid = 0, fd = 0;
-    rivet_error *e = rv_executor_reserve_shared(ex, size, where, &s->base,
-                                                &pid, &fd);
-    if (e)
-        return e;
-    int here = -1;
-    uint64_t view = 0;
-    if (pid == ex->local_pid) {
-        rivet_error *why = rv_sys_open_process_memfile(pid, fd, size, &here);
-        if (!why)
-            why = rv_sys_map_memfile(here, 0, size, &view);
-        /* A child this process forks must not write the executor's code. */
-        if (!why)
-            rv_sys_keep_from_children(view, size);
-        rivet_error_free(why);
-        rv_sys_close(here);
-    }
-    s->view = (uint8_t *)(uintptr_t)view;
-    return NULL;
-}
-
 static rivet_error *reserve_slab(rivet_jit *jit, uint64_t size,
                                  rivet_placement where, rv_slab **out) {
     uint64_t want = where == RIVET_PLACE_LOW_2G ? SLAB_SIZE_LOW : SLAB_SIZE_NEAR;
@@ -83,15 +56,9 @@ static rivet_error *reserve_slab(rivet_jit *jit, uint64_t size,
     s->size = want;
     s->placement = where;
     rivet_executor *ex = jit->executor;
-    rivet_error *e;
-    if (ex->in_process) {
-        e = rv_executor_reserve(ex, want, where, &s->base);
+    rivet_error *e = rv_executor_reserve(ex, want, where, &s->base);
+    if (!e && ex->in_process)
         s->view = (uint8_t *)(uintptr_t)s->base;
-    } else if (ex->local_pid && ex->addrs.reserve_shared) {
-        e = reserve_shared(ex, want, where, s);
-    } else {
-        e = rv_executor_reserve(ex, want, where, &s->base);
-    }
     if (!e && !rv_ptrvec_push(&jit->slabs, s)) {
         e = rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
         rivet_error_free(rv_executor_release_multiple(ex, &s->base, 1));
@@ -127,8 +94,6 @@ rivet_error *rv_memory_allocate(rivet_jit *jit, uint64_t size,
 void rv_memory_free_slab(rivet_jit *jit, rv_slab *s) {
     if (!s)
         return;
-    if (s->view && !jit->executor->in_process)
-        rivet_error_free(rv_sys_unmap((uint64_t)(uintptr_t)s->view, s->size));
     for (size_t r = 0; r < s->free_ranges.count; r++)
         free(s->free_ranges.items[r]);
     rv_ptrvec_free(&s->free_ranges);

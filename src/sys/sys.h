@@ -39,37 +39,19 @@ rivet_error *rv_sys_protect(uint64_t addr, uint64_t size, uint8_t prot);
 /* Give whole pages back; they read as zero afterwards. Only valid on
  * memory from rv_sys_map (private anonymous). */
 rivet_error *rv_sys_discard(uint64_t addr, uint64_t size);
-/* Shared slabs (rivet_memory_map_reserve_shared): a memory file of `size`
- * zero bytes (close-on-exec), mapped read-write and shared at exactly
- * `addr` over a reservation there, or anywhere when addr is 0. */
-rivet_error *rv_sys_memfile_create(uint64_t size, int *fd);
-rivet_error *rv_sys_map_memfile(int fd, uint64_t addr, uint64_t size,
-                                uint64_t *out);
-/* Give [offset, offset+size) of a memory file back: every mapping of it
- * reads zero there afterwards. */
-rivet_error *rv_sys_discard_memfile(int fd, uint64_t offset, uint64_t size);
-/* Open the memory file that is descriptor `fd` of process `pid` on this
- * machine, for reading and writing (Linux: /proc/PID/fd/FD; needs the
- * rights to inspect it). Refused unless it is a memory file of at least
- * `size` bytes, so mapping and writing it can neither reach an ordinary
- * file nor fault past its end. */
-rivet_error *rv_sys_open_process_memfile(uint64_t pid, uint64_t fd,
-                                         uint64_t size, int *out);
-void rv_sys_close(int fd);
-/* Keep [addr, addr+size) out of forked children (they do not map it). */
-void rv_sys_keep_from_children(uint64_t addr, uint64_t size);
-/* Replace [addr, addr+size) with fresh private zero pages, read-write. */
-rivet_error *rv_sys_map_private_over(uint64_t addr, uint64_t size);
-/* Move the pages at `from` to `to` (both page aligned, size bytes),
- * replacing whatever was at `to`. */
-rivet_error *rv_sys_move_pages(uint64_t from, uint64_t to, uint64_t size);
-/* Run the three functions around every fork() of this process
- * (pthread_atfork); registrations cannot be undone. */
-void rv_sys_at_fork(void (*prepare)(void), void (*parent)(void),
-                    void (*child)(void));
-/* Fault in [addr, addr+size) of this process's memory for reading ahead
- * of use, where it is backed by pages that exist already; best effort. */
-void rv_sys_prefault_read(uint64_t addr, uint64_t size);
+/* Offer [addr, addr+size) to transparent huge pages; best effort. */
+void rv_sys_advise_huge_pages(uint64_t addr, uint64_t size);
+/* Write parts of this process's memory into process `pid`'s on this machine
+ * (Linux: process_vm_writev; needs the right to inspect that process, which
+ * a parent has over the child it spawned). The target pages must be
+ * writable there. */
+typedef struct rv_sys_write_part {
+    const void *from;
+    uint64_t to;
+    uint64_t size;
+} rv_sys_write_part;
+rivet_error *rv_sys_write_process(uint64_t pid, const rv_sys_write_part *parts,
+                                  size_t count);
 
 /* Make newly written code visible to instruction fetch (a no-op where the
  * caches are coherent, as on x86-64). */

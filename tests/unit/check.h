@@ -7,7 +7,11 @@
 #ifndef RIVET_TESTS_CHECK_H
 #define RIVET_TESTS_CHECK_H
 
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "rivet/error.h"
 
@@ -58,6 +62,34 @@ static int check_report(const char *name)
 {
     printf("%s: %d passed, %d failed\n", name, check_passed, check_failed);
     return check_failed != 0;
+}
+
+/* The built rivet-executor next to this test (BUILD/tests/unit/NAME ->
+ * BUILD/bin/rivet-executor), malloc'd; NULL, with a note, when it is not
+ * there. */
+static inline char *check_built_executor(void)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0)
+        return NULL;
+    self[n] = '\0';
+    for (int i = 0; i < 3; i++) {
+        char *slash = strrchr(self, '/');
+        if (slash)
+            *slash = '\0';
+    }
+    char *path = malloc(strlen(self) + 32);
+    if (!path)
+        return NULL;
+    strcpy(path, self);
+    strcat(path, "/bin/rivet-executor");
+    if (access(path, X_OK) != 0) {
+        fprintf(stderr, "%s not built; skipping a spawn test\n", path);
+        free(path);
+        return NULL;
+    }
+    return path;
 }
 
 #endif

@@ -10,9 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "controller/executor.h"
+#include "rivet/controller.h"
 #include "rivet/rivet.h"
 
 static char dir[] = "/tmp/rivet-test-jit-XXXXXX";
@@ -244,6 +247,56 @@ static void test_bad_bytes(void) {
     rivet_jit_destroy(jit);
 }
 
+/* A spawned executor on this machine has each link written straight into
+ * its memory. Where the system refuses that (here a process that no
+ * longer exists stands in for one this process may not write), the next
+ * link's bytes are sent instead, and runs alike. */
+static void test_spawned_executor_direct_writes(void) {
+    char *path = check_built_executor();
+    if (!path)
+        return;
+    rivet_executor *ex = NULL;
+    rivet_jit *jit = NULL;
+    CHECK_OK(rivet_executor_spawn(path, &ex));
+    free(path);
+    if (!ex)
+        return;
+    CHECK_OK(rivet_jit_create(ex, &jit));
+    if (!jit) {
+        rivet_executor_destroy(ex);
+        return;
+    }
+    int status = -1;
+    CHECK_OK(rivet_jit_add_file(jit, compile("direct",
+        "int data = 5; int bss[3000];\n"
+        "int first(void) { bss[2999] += data; return bss[2999] + 37; }\n")));
+    CHECK_OK(rivet_jit_link(jit, NULL));
+    CHECK(ex->local_pid != 0 && !ex->no_direct_writes);
+    CHECK_OK(rivet_jit_run_main(jit, "first", 0, NULL, NULL, &status));
+    CHECK(status == 42);
+
+    uint64_t real = ex->local_pid;
+    pid_t gone = fork();
+    if (gone == 0)
+        _exit(0);
+    waitpid(gone, NULL, 0);
+    ex->local_pid = (uint64_t)gone;
+    CHECK_OK(rivet_jit_add_file(jit, compile("sent",
+        "int second_data[3000] = {1}; int more[100];\n"
+        "int second(void) { return second_data[0] + more[99] + 6; }\n")));
+    CHECK_OK(rivet_jit_link(jit, NULL));
+    CHECK(ex->no_direct_writes);
+    ex->local_pid = real;
+    status = -1;
+    CHECK_OK(rivet_jit_run_main(jit, "second", 0, NULL, NULL, &status));
+    CHECK(status == 7);
+    status = -1;
+    CHECK_OK(rivet_jit_run_main(jit, "first", 0, NULL, NULL, &status));
+    CHECK(status == 47);
+    rivet_jit_destroy(jit);
+    rivet_executor_destroy(ex);
+}
+
 int main(void) {
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
@@ -257,6 +310,7 @@ int main(void) {
     test_comdat_across_links();
     test_freed_memory_coalesces();
     test_bad_bytes();
+    test_spawned_executor_direct_writes();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

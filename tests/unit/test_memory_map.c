@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "rivet/rt.h"
+#include "sys/sys.h"
 
 #define PAGE 4096
 
@@ -251,68 +252,81 @@ static void test_placement(void)
     destroy_map(mm);
 }
 
-/* A shared slab, written through a second mapping of its memory file as
- * a controller in another process would: in-place segments run as
- * written, deinitialize zeroes every mapping, release closes the file. */
-static void test_shared_slab(void)
+/* A controller on the same machine writes a link straight into the
+ * executor's reserved memory (rv_sys_write_process), then initializes it
+ * in place. Here the child is the executor and this process its
+ * controller, as with a spawned rivet-executor. Writing into memory that
+ * is initialized read-only is refused with an error, and changes nothing. */
+static void test_written_from_another_process(void)
 {
-    rivet_memory_map *mm = new_map();
-    uint64_t slab = 0, region = 0;
-    int fd = -1;
-    CHECK_OK(rivet_memory_map_reserve_shared(mm, 4 * PAGE,
-                                             RIVET_PLACE_NEAR_LIBRARIES, &slab, &fd));
-    CHECK(fd >= 0 && perms_are(slab, "rw-s"));
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)getpid(), fd);
-    int f = open(path, O_RDWR | O_CLOEXEC);
-    CHECK(f >= 0);
-    char *view = f < 0 ? MAP_FAILED
-                       : mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0);
-    if (f >= 0)
-        close(f);
-    CHECK(view != MAP_FAILED);
-    if (view == MAP_FAILED) {
-        destroy_map(mm);
-        return;
+    int to_parent[2], to_child[2];
+    CHECK(pipe(to_parent) == 0 && pipe(to_child) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        rivet_memory_map *mm = new_map();
+        uint64_t slab = 0, region = 0;
+        char c;
+        if (rivet_memory_map_reserve(mm, 4 * PAGE, RIVET_PLACE_NEAR_LIBRARIES, &slab) ||
+            write(to_parent[1], &slab, sizeof slab) != sizeof slab ||
+            read(to_child[0], &c, 1) != 1)
+            _exit(10);
+        rivet_segment segs[2] = {
+            {slab, PAGE, NULL, 0, RIVET_PROT_READ | RIVET_PROT_EXEC, true},
+            {slab + 2 * PAGE, 2 * PAGE, NULL, 0, RIVET_PROT_READ, true},
+        };
+        rivet_initialize_request req = {segs, 2, NULL, 0};
+        if (rivet_memory_map_initialize(mm, &req, &region))
+            _exit(11);
+        int (*fn)(void) = (int (*)(void))(uintptr_t)slab;
+        if (fn() != 42 ||
+            memcmp((void *)(uintptr_t)(slab + 2 * PAGE), "written from afar", 17) ||
+            !all_zero(slab + 2 * PAGE + 17, 2 * PAGE - 17) ||
+            !perms_are(slab, "r-xp") || !perms_are(slab + 2 * PAGE, "r--p"))
+            _exit(12);
+        /* initialized: let the controller try to write it again */
+        if (write(to_parent[1], "i", 1) != 1 || read(to_child[0], &c, 1) != 1)
+            _exit(13);
+        _exit(fn() == 42 ? 0 : 14);
     }
-    memcpy(view, "\xb8\x2a\x00\x00\x00\xc3", 6); /* mov $42, %eax; ret */
-    memcpy(view + 2 * PAGE, "shared data", 11);
-    memset(view + 3 * PAGE, 0x55, PAGE);
-    rivet_segment segs[3] = {
-        {slab, PAGE, NULL, 0, RIVET_PROT_READ | RIVET_PROT_EXEC, true},
-        {slab + 2 * PAGE, PAGE, NULL, 0, RIVET_PROT_READ, true},
-        /* sent content in a shared slab: copied, the rest zeroed */
-        {slab + 3 * PAGE, PAGE, "abc", 3, RIVET_PROT_READ, false},
+    uint64_t slab = 0;
+    CHECK(read(to_parent[0], &slab, sizeof slab) == sizeof slab);
+    static const char code[] = "\xb8\x2a\x00\x00\x00\xc3"; /* mov $42, %eax; ret */
+    rv_sys_write_part parts[2] = {
+        {code, slab, 6},
+        {"written from afar", slab + 2 * PAGE, 17},
     };
-    rivet_initialize_request req = {segs, 3, NULL, 0};
-    CHECK_OK(rivet_memory_map_initialize(mm, &req, &region));
-    int (*fn)(void) = (int (*)(void))(uintptr_t)slab;
-    CHECK(fn() == 42);
-    CHECK(memcmp((void *)(uintptr_t)(slab + 2 * PAGE), "shared data", 11) == 0);
-    CHECK(memcmp(view + 3 * PAGE, "abc", 3) == 0 &&
-          all_zero((uint64_t)(uintptr_t)view + 3 * PAGE + 3, PAGE - 3));
-    CHECK(perms_are(slab, "r-xs") && perms_are(slab + 2 * PAGE, "r--s"));
-    CHECK(write_faults(slab) && write_faults(slab + 2 * PAGE));
-    CHECK_OK(rivet_memory_map_deinitialize(mm, region));
-    CHECK(all_zero((uint64_t)(uintptr_t)view, 4 * PAGE)); /* in both mappings */
-    CHECK(all_zero(slab, 4 * PAGE) && perms_are(slab, "rw-s"));
-    CHECK_OK(rivet_memory_map_release(mm, slab));
-    CHECK(fcntl(fd, F_GETFD) == -1); /* the memory file is closed */
-    munmap(view, 4 * PAGE);
-    destroy_map(mm);
+    CHECK_OK(rv_sys_write_process((uint64_t)pid, parts, 2));
+    char c = 0;
+    CHECK(write(to_child[1], "w", 1) == 1);
+    CHECK(read(to_parent[0], &c, 1) == 1 && c == 'i');
+    /* read-only and executable now: refused, reported, nothing written */
+    rv_sys_write_part again = {"\xcc\xcc\xcc\xcc\xcc\xcc", slab, 6};
+    rivet_error *e = rv_sys_write_process((uint64_t)pid, &again, 1);
+    CHECK(e != NULL);
+    if (e)
+        CHECK(strstr(rivet_error_message(e), "process") != NULL);
+    rivet_error_free(e);
+    CHECK(write(to_child[1], "x", 1) == 1);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "  (child status 0x%x)\n", status);
+    close(to_parent[0]);
+    close(to_parent[1]);
+    close(to_child[0]);
+    close(to_child[1]);
 }
 
-/* A forked child gets its own copy of a shared slab, as it would of
- * private memory: the parent's later writes, and the parent unloading the
- * region (which zeroes the shared pages), do not reach it. */
-static void test_shared_slab_fork(void)
+/* A forked child keeps the regions as they were at the fork: the
+ * parent's later writes, and the parent unloading the region, do not
+ * reach it (slabs are private memory). */
+static void test_fork(void)
 {
     rivet_memory_map *mm = new_map();
     uint64_t slab = 0, region = 0;
-    int fd = -1;
-    CHECK_OK(rivet_memory_map_reserve_shared(mm, 4 * PAGE, RIVET_PLACE_ANYWHERE,
-                                             &slab, &fd));
-    /* written in place, as a controller would through its own mapping */
+    CHECK_OK(rivet_memory_map_reserve(mm, 4 * PAGE, RIVET_PLACE_ANYWHERE, &slab));
+    /* written in place, as an in-process controller does */
     memcpy((void *)(uintptr_t)slab, "\xb8\x2a\x00\x00\x00\xc3", 6);
     strcpy((char *)(uintptr_t)(slab + PAGE), "before the fork");
     rivet_segment segs[2] = {
@@ -335,7 +349,7 @@ static void test_shared_slab_fork(void)
         _exit(fn() == 42 ? 0 : 12);
     }
     strcpy((char *)(uintptr_t)(slab + PAGE), "after the fork");
-    CHECK_OK(rivet_memory_map_deinitialize(mm, region)); /* zeroes the file */
+    CHECK_OK(rivet_memory_map_deinitialize(mm, region));
     CHECK(all_zero(slab, 2 * PAGE));
     CHECK(write(go[1], "x", 1) == 1);
     int status = 0;
@@ -346,6 +360,34 @@ static void test_shared_slab_fork(void)
     CHECK(all_zero(slab, 2 * PAGE)); /* the child's write stayed there */
     close(go[0]);
     close(go[1]);
+    destroy_map(mm);
+}
+
+/* Where the system has transparent huge pages, slabs are offered to them
+ * (the "hg" flag of the mapping in /proc/self/smaps). */
+static void test_huge_page_advice(void)
+{
+    if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) != 0) {
+        fprintf(stderr, "  (no transparent huge pages here: advice not checked)\n");
+        return;
+    }
+    rivet_memory_map *mm = new_map();
+    uint64_t slab = 0;
+    CHECK_OK(rivet_memory_map_reserve(mm, 8u << 20, RIVET_PLACE_NEAR_LIBRARIES, &slab));
+    FILE *f = fopen("/proc/self/smaps", "r");
+    char line[512];
+    bool inside = false, advised = false;
+    while (f && fgets(line, sizeof(line), f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, ' ') &&
+            line[strspn(line, "0123456789abcdef")] == '-')
+            inside = slab >= lo && slab < hi;
+        else if (inside && strncmp(line, "VmFlags:", 8) == 0)
+            advised = strstr(line, " hg") != NULL;
+    }
+    if (f)
+        fclose(f);
+    CHECK(advised);
     destroy_map(mm);
 }
 
@@ -376,8 +418,9 @@ int main(void)
     test_refused_requests();
     test_multiple();
     test_placement();
-    test_shared_slab();
-    test_shared_slab_fork();
+    test_written_from_another_process();
+    test_fork();
+    test_huge_page_advice();
     test_shutdown_releases();
     return check_report("test_memory_map");
 }

@@ -552,36 +552,12 @@ static void test_controller_faults(void)
 
 /* ------------------------------------------------- kill -9 a real child */
 
-static char *executor_path(void)
-{
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n <= 0)
-        return NULL;
-    self[n] = '\0';
-    /* BUILD/tests/unit/test_stream -> BUILD/bin/rivet-executor */
-    for (int i = 0; i < 3; i++) {
-        char *slash = strrchr(self, '/');
-        if (slash)
-            *slash = '\0';
-    }
-    char *path = malloc(strlen(self) + 32);
-    strcpy(path, self);
-    strcat(path, "/bin/rivet-executor");
-    return path;
-}
-
-/* Spawn the built rivet-executor; NULL (and a note) when it is not built
- * or does not start. */
+/* Spawn the built rivet-executor; NULL (and a note) when it is not built. */
 static rivet_executor *spawn_built_executor(void)
 {
-    char *path = executor_path();
-    if (!path || access(path, X_OK) != 0) {
-        fprintf(stderr, "test_stream: %s not built; skipping a spawn test\n",
-                path ? path : "rivet-executor");
-        free(path);
+    char *path = check_built_executor();
+    if (!path)
         return NULL;
-    }
     rivet_executor *ex = NULL;
     CHECK_OK(rivet_executor_spawn(path, &ex));
     free(path);
@@ -627,46 +603,37 @@ static void test_spawned_child_killed(void)
     CHECK(kill(child, 0) != 0 && errno == ESRCH); /* reaped: no zombie */
 }
 
-/* A spawned executor on this machine offers shared slabs: code written
- * through this process's mapping of one runs there, with no content sent. */
-static void test_spawn_shared_slab(void)
+/* A spawned executor's memory is written directly by its controller
+ * (rv_sys_write_process): code written into a reserved slab runs there
+ * once initialized in place, with no content sent. A process that is gone
+ * cannot be written: an error, not a crash. */
+static void test_spawn_direct_write(void)
 {
     rivet_executor *ex = spawn_built_executor();
     if (!ex)
         return;
-    uint64_t slab = 0, pid = 0, fd = 0, view = 0, region = 0;
-    CHECK_OK(rv_executor_reserve_shared(ex, 1 << 20, RIVET_PLACE_NEAR_LIBRARIES,
-                                        &slab, &pid, &fd));
-    CHECK(pid != 0 && pid == ex->local_pid && pid != (uint64_t)getpid());
-    int here = -1;
-    CHECK_OK(rv_sys_open_process_memfile(pid, fd, 1 << 20, &here));
-    /* not what a memory file of that size is: refused */
-    int other = -1;
-    CHECK_FAILS(rv_sys_open_process_memfile(pid, fd, (uint64_t)1 << 40, &other),
-                RIVET_ERR_PROTOCOL);
-    rivet_error *not_memfile = rv_sys_open_process_memfile(pid, 0, 1, &other);
-    CHECK(not_memfile != NULL); /* its stdin: refused, or not even opened */
-    rivet_error_free(not_memfile);
-    if (here >= 0) {
-        CHECK_OK(rv_sys_map_memfile(here, 0, 1 << 20, &view));
-        rv_sys_close(here);
-    }
-    if (view) {
-        /* mov $42, %eax; ret */
-        memcpy((void *)(uintptr_t)view, "\xb8\x2a\x00\x00\x00\xc3", 6);
-        rivet_segment seg = {slab, 4096, NULL, 0, RIVET_PROT_READ | RIVET_PROT_EXEC,
-                             true};
-        rivet_initialize_request req = {&seg, 1, NULL, 0};
-        CHECK_OK(rv_executor_initialize(ex, &req, &region));
-        int v = 0;
-        CHECK_OK(rv_executor_run_function(ex, slab, &v));
-        CHECK(v == 42);
-        CHECK_OK(rv_executor_deinitialize_multiple(ex, &region, 1));
-        CHECK(((volatile char *)(uintptr_t)view)[0] == 0); /* zeroed there */
-        CHECK_OK(rv_executor_release_multiple(ex, &slab, 1));
-        rivet_error_free(rv_sys_unmap(view, 1 << 20));
-    }
+    uint64_t slab = 0, region = 0;
+    CHECK_OK(rv_executor_reserve(ex, 1 << 20, RIVET_PLACE_NEAR_LIBRARIES, &slab));
+    CHECK(ex->local_pid != 0 && ex->local_pid != (uint64_t)getpid());
+    rv_sys_write_part code = {"\xb8\x2a\x00\x00\x00\xc3", slab, 6}; /* mov $42,%eax; ret */
+    CHECK_OK(rv_sys_write_process(ex->local_pid, &code, 1));
+    rivet_segment seg = {slab, 4096, NULL, 0, RIVET_PROT_READ | RIVET_PROT_EXEC, true};
+    rivet_initialize_request req = {&seg, 1, NULL, 0};
+    CHECK_OK(rv_executor_initialize(ex, &req, &region));
+    int v = 0;
+    CHECK_OK(rv_executor_run_function(ex, slab, &v));
+    CHECK(v == 42);
+    CHECK_OK(rv_executor_deinitialize_multiple(ex, &region, 1));
+    CHECK_OK(rv_executor_release_multiple(ex, &slab, 1));
     rivet_executor_destroy(ex);
+
+    pid_t gone = fork();
+    if (gone == 0)
+        _exit(0);
+    waitpid(gone, NULL, 0);
+    rivet_error *e = rv_sys_write_process((uint64_t)gone, &code, 1);
+    CHECK(e != NULL);
+    rivet_error_free(e);
 }
 
 /* Spawning does not wait for the child: it starts while the controller
@@ -745,11 +712,9 @@ static int spawn_thread(void *p)
 
 static void test_spawn_parent(void)
 {
-    char *path = executor_path();
-    if (!path || access(path, X_OK) != 0) {
-        free(path);
+    char *path = check_built_executor();
+    if (!path)
         return;
-    }
     /* Spawned from a thread that then ends: the executor lives on with
      * the process (PR_SET_PDEATHSIG would have killed it here). */
     spawn_run sr = {path, NULL, NULL};
@@ -834,7 +799,7 @@ int main(void)
     test_controller_faults();
     test_spawned_child_killed();
     test_spawn_deferred();
-    test_spawn_shared_slab();
+    test_spawn_direct_write();
     test_spawn_parent();
     return check_report("test_stream");
 }

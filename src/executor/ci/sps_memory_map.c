@@ -7,7 +7,6 @@
  * on the thread that runs main.
  */
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "executor/ci/ci.h"
 
@@ -24,11 +23,10 @@ static rivet_memory_map *memory_map_instance(rivet_session *s, uint64_t addr,
 
 /* ----------------------------------------------------------------- reserve */
 
-/* (u64 instance, u64 size, u8 placement) -> expected<u64 slab_addr>, or
- * for a shared slab expected<(u64 slab_addr, u64 pid, u64 fd)>. */
-static void reserve_common(rivet_session *s, uint64_t call_id,
-                           rivet_wrapper_return_fn ret, void *ctx,
-                           const char *arg, size_t arg_size, bool shared)
+/* (u64 instance, u64 size, u8 placement) -> expected<u64 slab_addr> */
+static void reserve_sps(rivet_session *s, uint64_t call_id,
+                        rivet_wrapper_return_fn ret, void *ctx, const char *arg,
+                        size_t arg_size)
 {
     rivet_sps_reader r;
     uint64_t instance = 0, size = 0, addr = 0;
@@ -42,36 +40,10 @@ static void reserve_common(rivet_session *s, uint64_t call_id,
         return;
     }
     rivet_error *e = NULL;
-    int fd = -1;
     rivet_memory_map *mm = memory_map_instance(s, instance, "reserve", &e);
     if (mm)
-        e = shared ? rivet_memory_map_reserve_shared(mm, size, placement, &addr, &fd)
-                   : rivet_memory_map_reserve(mm, size, placement, &addr);
-    if (!shared) {
-        rv_ci_return_u64(ret, ctx, call_id, e, addr);
-        return;
-    }
-    rivet_sps_writer w;
-    if (!rv_ci_expected_begin(ret, ctx, call_id, e, &w))
-        return;
-    rivet_sps_put_u64(&w, addr);
-    rivet_sps_put_u64(&w, (uint64_t)getpid());
-    rivet_sps_put_u64(&w, (uint64_t)fd);
-    rv_ci_return(ret, ctx, call_id, &w);
-}
-
-static void reserve_sps(rivet_session *s, uint64_t call_id,
-                        rivet_wrapper_return_fn ret, void *ctx, const char *arg,
-                        size_t arg_size)
-{
-    reserve_common(s, call_id, ret, ctx, arg, arg_size, false);
-}
-
-static void reserve_shared_sps(rivet_session *s, uint64_t call_id,
-                               rivet_wrapper_return_fn ret, void *ctx,
-                               const char *arg, size_t arg_size)
-{
-    reserve_common(s, call_id, ret, ctx, arg, arg_size, true);
+        e = rivet_memory_map_reserve(mm, size, placement, &addr);
+    rv_ci_return_u64(ret, ctx, call_id, e, addr);
 }
 
 /* -------------------------------------------------------------- initialize */
@@ -199,9 +171,6 @@ rivet_error *rv_ci_sps_memory_map_register(rivet_session *s, rivet_memory_map *m
     if (!e)
         e = rivet_session_add_wrapper_function(s, "rivet_memory_map_reserve_sps",
                                                reserve_sps);
-    if (!e)
-        e = rivet_session_add_wrapper_function(
-            s, "rivet_memory_map_reserve_shared_sps", reserve_shared_sps);
     if (!e)
         e = rivet_session_add_blocking_wrapper_function(
             s, "rivet_memory_map_initialize_sps", initialize_sps);

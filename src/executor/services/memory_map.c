@@ -4,7 +4,8 @@
  * their dealloc actions.
  *
  * States of a page: *reserved* (read-write, zero unless a controller wrote
- * into it, in-process or through a shared slab's memory file) → *initialized* (part of a region: content,
+ * into it: in-process, or from its own process with a direct write) →
+ * *initialized* (part of a region: content,
  * protection, finalize actions run) → back to reserved at deinitialize
  * (dealloc actions run, zeroed, read-write again). Release gives a slab's
  * address space back after deinitializing what is left in it.
@@ -46,7 +47,6 @@ struct region {
 
 struct slab {
     uint64_t addr, size;
-    int fd; /* the memory file of a shared slab, else -1 */
     bool releasing;
     struct region **regions; /* in order of initialization */
     size_t region_count, region_capacity;
@@ -55,7 +55,6 @@ struct slab {
 struct rivet_memory_map {
     rivet_service service;
     mtx_t lock;
-    bool sharing; /* has had a shared slab: listed for fork handling */
     uint64_t page_size;
     struct slab **slabs;
     size_t slab_count, slab_capacity;
@@ -269,19 +268,9 @@ static struct region *find_region(rivet_memory_map *mm, uint64_t addr)
 
 /* ------------------------------------------------------------------ memory */
 
-/* Give whole pages of a slab back; they read as zero afterwards (in every
- * process that maps a shared slab). */
-static rivet_error *discard(const struct slab *sl, uint64_t addr, uint64_t size)
-{
-    if (sl->fd >= 0)
-        return rv_sys_discard_memfile(sl->fd, addr - sl->addr, size);
-    return rv_sys_discard(addr, size);
-}
-
 /* Zero [addr, addr+size) of writable memory: whole pages are given back to
  * the system (cheap for large bss), partial pages are cleared by hand. */
-static rivet_error *zero_range(const struct slab *sl, uint64_t addr,
-                               uint64_t size, uint64_t page)
+static rivet_error *zero_range(uint64_t addr, uint64_t size, uint64_t page)
 {
     uint64_t end = addr + size;
     uint64_t first = round_up(addr, page), last = end & ~(page - 1);
@@ -291,14 +280,13 @@ static rivet_error *zero_range(const struct slab *sl, uint64_t addr,
     }
     memset((void *)(uintptr_t)addr, 0, (size_t)(first - addr));
     memset((void *)(uintptr_t)last, 0, (size_t)(end - last));
-    return discard(sl, first, last - first);
+    return rv_sys_discard(first, last - first);
 }
 
 /* Copy content (unless in place) and zero the rest of each segment. An
  * in-place segment was written entirely by the controller: reserved memory
  * starts zeroed, so its bss already reads as zero. */
-static rivet_error *write_segments(const struct region *r,
-                                   const rivet_initialize_request *req,
+static rivet_error *write_segments(const rivet_initialize_request *req,
                                    uint64_t page)
 {
     for (size_t i = 0; i < req->segment_count; i++) {
@@ -310,7 +298,7 @@ static rivet_error *write_segments(const struct region *r,
          * target memory */
         if (seg->content_size)
             memmove(dst, seg->content, (size_t)seg->content_size);
-        rivet_error *e = zero_range(r->slab, seg->addr + seg->content_size,
+        rivet_error *e = zero_range(seg->addr + seg->content_size,
                                     seg->size - seg->content_size, page);
         if (e)
             return rivet_error_wrap(e, "segment at 0x%llx",
@@ -319,8 +307,7 @@ static rivet_error *write_segments(const struct region *r,
     return NULL;
 }
 
-static rivet_error *protect_segments(const struct region *r,
-                                     const rivet_initialize_request *req,
+static rivet_error *protect_segments(const rivet_initialize_request *req,
                                      uint64_t page)
 {
     for (size_t i = 0; i < req->segment_count; i++) {
@@ -333,10 +320,6 @@ static rivet_error *protect_segments(const struct region *r,
         rivet_error *e = rv_sys_protect(seg->addr, size, seg->prot);
         if (e)
             return e;
-        /* Written through another process's mapping: this one has no
-         * page table entries yet; one call maps them all. */
-        if (r->slab->fd >= 0 && seg->in_place)
-            rv_sys_prefault_read(seg->addr, size);
     }
     return NULL;
 }
@@ -362,7 +345,7 @@ static rivet_error *reset_region_memory(struct region *r)
         rivet_error *e = rv_sys_protect(x.addr, x.size,
                                         RIVET_PROT_READ | RIVET_PROT_WRITE);
         if (!e)
-            e = discard(r->slab, x.addr, x.size);
+            e = rv_sys_discard(x.addr, x.size);
         errors = rivet_error_join(errors, e);
     }
     return errors;
@@ -446,9 +429,9 @@ rivet_error *rivet_memory_map_initialize(rivet_memory_map *mm,
         return rivet_error_wrap(e, "memory map: initialize");
     }
     uint64_t name = r->addr;
-    e = write_segments(r, req, mm->page_size);
+    e = write_segments(req, mm->page_size);
     if (!e)
-        e = protect_segments(r, req, mm->page_size);
+        e = protect_segments(req, mm->page_size);
     if (!e) {
         set_leak_roots(r, true);
         e = run_finalizers(r, req);
@@ -498,179 +481,14 @@ rivet_error *rivet_memory_map_deinitialize_multiple(rivet_memory_map *mm,
     return errors;
 }
 
-/* -------------------------------------------------------------------- fork
- * A shared slab's pages are the same pages in every process that maps its
- * memory file, and a forked child inherits the mapping. Left alone, a
- * JIT'd program that forks would share its globals with the child, and
- * the child would lose its code when the parent unloads it. So a child
- * gets a private copy of every shared slab, as a child of an in-process
- * link gets copy-on-write pages. The copy must be the memory as it was at
- * the fork, while the parent runs on, so the parent copies the
- * initialized regions into private memory just before forking (the child
- * inherits that copy-on-write) and drops the copies after; the child
- * moves them into place, gets fresh zero pages for the rest of the slab,
- * and no longer shares it. */
-
-static once_flag sharing_once = ONCE_FLAG_INIT;
-static mtx_t sharing_lock;
-static rivet_memory_map **sharing;
-static size_t sharing_count, sharing_capacity;
-
-struct fork_copy {
-    struct slab *slab;   /* NULL: the extent of the slab named before */
-    struct extent x;
-    uint64_t at;         /* the private copy; 0 if it could not be made */
-};
-static struct fork_copy *fork_copies; /* made by fork_prepare */
-static size_t fork_copy_count;
-
-static void copy_shared_slabs(void)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < sharing_count; i++)
-        for (size_t k = 0; k < sharing[i]->slab_count; k++) {
-            const struct slab *sl = sharing[i]->slabs[k];
-            if (sl->fd < 0)
-                continue;
-            n++;
-            for (size_t r = 0; r < sl->region_count; r++)
-                n += sl->regions[r]->extent_count;
-        }
-    fork_copy_count = 0;
-    fork_copies = n ? calloc(n, sizeof(*fork_copies)) : NULL;
-    if (!fork_copies)
-        return; /* nothing shared, or no memory: the child shares */
-    for (size_t i = 0; i < sharing_count; i++)
-        for (size_t k = 0; k < sharing[i]->slab_count; k++) {
-            struct slab *sl = sharing[i]->slabs[k];
-            if (sl->fd < 0)
-                continue;
-            fork_copies[fork_copy_count++].slab = sl;
-            for (size_t r = 0; r < sl->region_count; r++)
-                for (size_t e = 0; e < sl->regions[r]->extent_count; e++) {
-                    struct fork_copy *c = &fork_copies[fork_copy_count++];
-                    c->x = sl->regions[r]->extents[e];
-                    rivet_error *err = rv_sys_map(0, c->x.size, 0, &c->at);
-                    if (err) {
-                        rivet_error_free(err);
-                        c->at = 0;
-                    } else if (c->x.prot & RIVET_PROT_READ) {
-                        memcpy((void *)(uintptr_t)c->at,
-                               (const void *)(uintptr_t)c->x.addr,
-                               (size_t)c->x.size);
-                    }
-                }
-        }
-}
-
-static void drop_fork_copies(void)
-{
-    for (size_t i = 0; i < fork_copy_count; i++)
-        if (!fork_copies[i].slab && fork_copies[i].at)
-            rivet_error_free(rv_sys_unmap(fork_copies[i].at, fork_copies[i].x.size));
-    free(fork_copies);
-    fork_copies = NULL;
-    fork_copy_count = 0;
-}
-
-static void fork_prepare(void)
-{
-    mtx_lock(&sharing_lock);
-    for (size_t i = 0; i < sharing_count; i++)
-        mtx_lock(&sharing[i]->lock);
-    copy_shared_slabs();
-}
-
-static void unlock_after_fork(void)
-{
-    for (size_t i = sharing_count; i-- > 0;)
-        mtx_unlock(&sharing[i]->lock);
-    mtx_unlock(&sharing_lock);
-}
-
-static void fork_parent(void)
-{
-    drop_fork_copies();
-    unlock_after_fork();
-}
-
-/* Best effort: a child has no one to report to. A slab whose pages cannot
- * be replaced stays shared. */
-static void fork_child(void)
-{
-    struct slab *sl = NULL;
-    rivet_error *e = NULL;
-    for (size_t i = 0; i < fork_copy_count; i++) {
-        struct fork_copy *c = &fork_copies[i];
-        if (c->slab) {
-            if (sl && !e) {
-                rv_sys_close(sl->fd);
-                sl->fd = -1;
-            }
-            rivet_error_free(e);
-            sl = c->slab;
-            e = rv_sys_map_private_over(sl->addr, sl->size);
-            continue;
-        }
-        if (!e && c->at) {
-            e = rv_sys_move_pages(c->at, c->x.addr, c->x.size);
-            if (!e) {
-                c->at = 0; /* moved */
-                e = rv_sys_protect(c->x.addr, c->x.size, c->x.prot);
-            }
-        }
-    }
-    if (sl && !e) {
-        rv_sys_close(sl->fd);
-        sl->fd = -1;
-    }
-    rivet_error_free(e);
-    drop_fork_copies(); /* the copies not moved */
-    unlock_after_fork();
-}
-
-static void sharing_init(void)
-{
-    mtx_init(&sharing_lock, mtx_plain);
-    rv_sys_at_fork(fork_prepare, fork_parent, fork_child);
-}
-
-/* List the map for fork handling (once). */
-static bool start_sharing(rivet_memory_map *mm)
-{
-    call_once(&sharing_once, sharing_init);
-    mtx_lock(&sharing_lock);
-    bool ok = mm->sharing ||
-              grow((void **)&sharing, &sharing_capacity, sharing_count,
-                   sizeof(*sharing));
-    if (ok && !mm->sharing) {
-        sharing[sharing_count++] = mm;
-        mm->sharing = true;
-    }
-    mtx_unlock(&sharing_lock);
-    return ok;
-}
-
-static void stop_sharing(rivet_memory_map *mm)
-{
-    if (!mm->sharing)
-        return;
-    mtx_lock(&sharing_lock);
-    for (size_t i = 0; i < sharing_count; i++) {
-        if (sharing[i] != mm)
-            continue;
-        sharing[i] = sharing[--sharing_count];
-        break;
-    }
-    mtx_unlock(&sharing_lock);
-}
-
 /* ----------------------------------------------------------------- reserve */
 
-/* Reserve a slab; with `shared`, back it by a memory file (*fd). */
-static rivet_error *reserve(rivet_memory_map *mm, uint64_t size,
-                            rivet_placement placement, bool shared,
-                            uint64_t *addr, int *fd)
+/* Slabs are offered to transparent huge pages: a link is written in one
+ * pass (by the controller, here or from its own process), and a 2 MiB
+ * page costs one fault where 512 small ones cost 512. Protections split
+ * the mapping later without copying. */
+rivet_error *rivet_memory_map_reserve(rivet_memory_map *mm, uint64_t size,
+                                      rivet_placement placement, uint64_t *addr)
 {
     if (size == 0 || size > UINT64_MAX - mm->page_size)
         return rivet_error_create(RIVET_ERR_MALFORMED,
@@ -680,22 +498,11 @@ static rivet_error *reserve(rivet_memory_map *mm, uint64_t size,
     struct slab *sl = calloc(1, sizeof(*sl));
     if (!sl)
         return rivet_error_create(RIVET_ERR_NOMEM, "memory map: reserve: out of memory");
-    sl->fd = -1;
     rivet_error *e = rv_place_slab(size, placement, &sl->addr);
     if (e)
         goto free_slab;
     sl->size = size;
-    if (shared) {
-        uint64_t at;
-        e = start_sharing(mm) ? NULL
-                              : rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
-        if (!e)
-            e = rv_sys_memfile_create(size, &sl->fd);
-        if (!e)
-            e = rv_sys_map_memfile(sl->fd, sl->addr, size, &at);
-        if (e)
-            goto unmap_slab;
-    }
+    rv_sys_advise_huge_pages(sl->addr, size);
     mtx_lock(&mm->lock);
     bool ok = grow((void **)&mm->slabs, &mm->slab_capacity, mm->slab_count,
                    sizeof(*mm->slabs));
@@ -704,34 +511,16 @@ static rivet_error *reserve(rivet_memory_map *mm, uint64_t size,
     mtx_unlock(&mm->lock);
     if (!ok) {
         e = rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
-        goto unmap_slab;
+        rivet_error_free(rv_sys_unmap(sl->addr, size));
+        goto free_slab;
     }
     *addr = sl->addr;
-    if (fd)
-        *fd = sl->fd;
     return NULL;
 
-unmap_slab:
-    rivet_error_free(rv_sys_unmap(sl->addr, size));
-    rv_sys_close(sl->fd);
 free_slab:
     free(sl);
     return rivet_error_wrap(e, "memory map: reserve 0x%llx bytes",
                             (unsigned long long)size);
-}
-
-rivet_error *rivet_memory_map_reserve(rivet_memory_map *mm, uint64_t size,
-                                      rivet_placement placement, uint64_t *addr)
-{
-    return reserve(mm, size, placement, false, addr, NULL);
-}
-
-rivet_error *rivet_memory_map_reserve_shared(rivet_memory_map *mm,
-                                             uint64_t size,
-                                             rivet_placement placement,
-                                             uint64_t *addr, int *fd)
-{
-    return reserve(mm, size, placement, true, addr, fd);
 }
 
 /* ----------------------------------------------------------------- release */
@@ -794,7 +583,6 @@ rivet_error *rivet_memory_map_release(rivet_memory_map *mm, uint64_t slab_addr)
     unlink_slab(mm, sl);
     mtx_unlock(&mm->lock);
     e = rivet_error_join(e, rv_sys_unmap(sl->addr, sl->size));
-    rv_sys_close(sl->fd);
     free(sl->regions);
     free(sl);
 wrap:
@@ -838,13 +626,11 @@ static void memory_map_on_shutdown(rivet_service *svc, rivet_session *s)
 static void memory_map_destroy(rivet_service *svc)
 {
     rivet_memory_map *mm = rivet_memory_map_from_service(svc);
-    stop_sharing(mm);
     for (size_t i = 0; i < mm->slab_count; i++) {
         struct slab *sl = mm->slabs[i];
         for (size_t k = 0; k < sl->region_count; k++)
             region_free(sl->regions[k]);
         rivet_error_free(rv_sys_unmap(sl->addr, sl->size));
-        rv_sys_close(sl->fd);
         free(sl->regions);
         free(sl);
     }

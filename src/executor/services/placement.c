@@ -58,8 +58,10 @@ static rivet_error *place_near_libraries(uint64_t size, uint64_t page,
      * below may cost a hundred (thread stacks and malloc arenas fill the
      * space right under the libraries). */
     if (lo >= size + page) {
-        uint64_t a;
-        rivet_error *e = rv_sys_map(align_down(lo - size, page), size, 0, &a);
+        /* on a 2 MiB boundary, so the slab can be all huge pages */
+        uint64_t huge = (uint64_t)2 << 20, a;
+        uint64_t hint = align_down(lo - size, size >= huge ? huge : page);
+        rivet_error *e = rv_sys_map(hint, size, 0, &a);
         if (!e && a >= floor && a <= ceiling) {
             *addr = a;
             return NULL;

@@ -3,13 +3,11 @@
  * Linux/POSIX (the memory half of sys/sys.h).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <link.h>
-#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "rivet/rt.h"
@@ -220,111 +218,41 @@ void rv_sys_prefault_write(uint64_t addr, uint64_t size)
                   MADV_POPULATE_WRITE);
 }
 
-void rv_sys_prefault_read(uint64_t addr, uint64_t size)
+/* ------------------------------------------------------- huge pages, writes */
+
+void rv_sys_advise_huge_pages(uint64_t addr, uint64_t size)
 {
-    long page = sysconf(_SC_PAGESIZE);
-    uint64_t start = addr & ~(uint64_t)(page - 1);
-    (void)madvise((void *)(uintptr_t)start, (size_t)(addr + size - start),
-                  MADV_POPULATE_READ);
+    /* where transparent huge pages are off the advice does nothing */
+    (void)madvise((void *)(uintptr_t)addr, (size_t)size, MADV_HUGEPAGE);
 }
 
-/* ------------------------------------------------------------ memory files */
-
-rivet_error *rv_sys_memfile_create(uint64_t size, int *fd)
+rivet_error *rv_sys_write_process(uint64_t pid, const rv_sys_write_part *parts,
+                                  size_t count)
 {
-    int f = memfd_create("rivet-slab", MFD_CLOEXEC);
-    if (f < 0)
-        return rivet_error_from_errno(errno, "memfd_create");
-    if (ftruncate(f, (off_t)size) != 0) {
-        int err = errno;
-        close(f);
-        return rivet_error_from_errno(err, "sizing a memory file to 0x%llx bytes",
-                                      (unsigned long long)size);
+    enum { BATCH = 64 }; /* well under IOV_MAX */
+    struct iovec local[BATCH], remote[BATCH];
+    for (size_t i = 0; i < count;) {
+        size_t n = 0;
+        size_t total = 0;
+        for (; n < BATCH && i + n < count; n++) {
+            const rv_sys_write_part *p = &parts[i + n];
+            local[n].iov_base = (void *)p->from;
+            local[n].iov_len = (size_t)p->size;
+            remote[n].iov_base = (void *)(uintptr_t)p->to;
+            remote[n].iov_len = (size_t)p->size;
+            total += (size_t)p->size;
+        }
+        ssize_t done = process_vm_writev((pid_t)pid, local, n, remote, n, 0);
+        if (done < 0)
+            return rivet_error_from_errno(errno, "writing the memory of process %llu",
+                                          (unsigned long long)pid);
+        /* partial: the remote range ends in memory that is not writable */
+        if ((size_t)done != total)
+            return rivet_error_create(RIVET_ERR_EXECUTOR,
+                                      "writing the memory of process %llu: "
+                                      "0x%zx of 0x%zx bytes written",
+                                      (unsigned long long)pid, (size_t)done, total);
+        i += n;
     }
-    *fd = f;
     return NULL;
-}
-
-rivet_error *rv_sys_map_memfile(int fd, uint64_t addr, uint64_t size,
-                                uint64_t *out)
-{
-    int flags = MAP_SHARED | MAP_NORESERVE | (addr ? MAP_FIXED : 0);
-    void *p = mmap((void *)(uintptr_t)addr, (size_t)size,
-                   PROT_READ | PROT_WRITE, flags, fd, 0);
-    if (p == MAP_FAILED)
-        return rivet_error_from_errno(errno, "mapping 0x%llx bytes of a memory file",
-                                      (unsigned long long)size);
-    *out = (uint64_t)(uintptr_t)p;
-    return NULL;
-}
-
-rivet_error *rv_sys_discard_memfile(int fd, uint64_t offset, uint64_t size)
-{
-    if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset,
-                  (off_t)size) != 0)
-        return rivet_error_from_errno(errno, "punching [0x%llx, 0x%llx) out of a memory file",
-                                      (unsigned long long)offset,
-                                      (unsigned long long)(offset + size));
-    return NULL;
-}
-
-rivet_error *rv_sys_open_process_memfile(uint64_t pid, uint64_t fd,
-                                         uint64_t size, int *out)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%llu/fd/%llu", (unsigned long long)pid,
-             (unsigned long long)fd);
-    int f = open(path, O_RDWR | O_CLOEXEC);
-    if (f < 0)
-        return rivet_error_from_errno(errno, "%s", path);
-    struct stat st;
-    /* only memory files (memfd) have seals to ask about */
-    if (fcntl(f, F_GET_SEALS) < 0 || fstat(f, &st) != 0 ||
-        (uint64_t)st.st_size < size) {
-        close(f);
-        return rivet_error_create(RIVET_ERR_PROTOCOL,
-                                  "%s is not a memory file of 0x%llx bytes", path,
-                                  (unsigned long long)size);
-    }
-    *out = f;
-    return NULL;
-}
-
-void rv_sys_close(int fd)
-{
-    if (fd >= 0)
-        close(fd);
-}
-
-rivet_error *rv_sys_map_private_over(uint64_t addr, uint64_t size)
-{
-    void *p = mmap((void *)(uintptr_t)addr, (size_t)size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-    if (p == MAP_FAILED)
-        return rivet_error_from_errno(errno, "mapping private pages over [0x%llx, 0x%llx)",
-                                      (unsigned long long)addr,
-                                      (unsigned long long)(addr + size));
-    return NULL;
-}
-
-rivet_error *rv_sys_move_pages(uint64_t from, uint64_t to, uint64_t size)
-{
-    void *p = mremap((void *)(uintptr_t)from, (size_t)size, (size_t)size,
-                     MREMAP_MAYMOVE | MREMAP_FIXED, (void *)(uintptr_t)to);
-    if (p == MAP_FAILED)
-        return rivet_error_from_errno(errno, "moving 0x%llx bytes to 0x%llx",
-                                      (unsigned long long)size,
-                                      (unsigned long long)to);
-    return NULL;
-}
-
-void rv_sys_at_fork(void (*prepare)(void), void (*parent)(void),
-                    void (*child)(void))
-{
-    pthread_atfork(prepare, parent, child);
-}
-
-void rv_sys_keep_from_children(uint64_t addr, uint64_t size)
-{
-    (void)madvise((void *)(uintptr_t)addr, (size_t)size, MADV_DONTFORK);
 }
