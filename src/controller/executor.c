@@ -120,11 +120,10 @@ static rivet_error *executor_failure(const char *message, size_t n)
     return rivet_error_create(RIVET_ERR_EXECUTOR, "%.*s", (int)n, message);
 }
 
-/* Call a wrapper answering expected<T>; on success the reader is at T. */
-static rivet_error *call_expected(rivet_executor *ex, uint64_t fn,
-                                  rivet_sps_writer *w, answer *a)
+/* An answer to expected<T> (or the failure `e` of getting it): on success
+ * the reader is at T. */
+static rivet_error *expect_value(rivet_error *e, answer *a)
 {
-    rivet_error *e = call(ex, fn, w, a);
     bool has_value = false;
     if (e || (rivet_sps_get_bool(&a->r, &has_value) && has_value))
         return e;
@@ -136,6 +135,13 @@ static rivet_error *call_expected(rivet_executor *ex, uint64_t fn,
     free(a->data);
     a->data = NULL;
     return e;
+}
+
+/* Call a wrapper answering expected<T>; on success the reader is at T. */
+static rivet_error *call_expected(rivet_executor *ex, uint64_t fn,
+                                  rivet_sps_writer *w, answer *a)
+{
+    return expect_value(call(ex, fn, w, a), a);
 }
 
 /* Finish decoding an answer: everything consumed, buffer freed. */
@@ -166,20 +172,92 @@ static rivet_error *call_error(rivet_executor *ex, uint64_t fn,
     return e;
 }
 
+/* An answer to expected<u64>. */
+static rivet_error *take_u64(rivet_error *e, answer *a, uint64_t *out)
+{
+    e = expect_value(e, a);
+    if (e)
+        return e;
+    uint64_t v = 0;
+    rivet_sps_get_u64(&a->r, &v);
+    e = finish(a);
+    if (!e)
+        *out = v;
+    return e;
+}
+
 /* Call a wrapper answering expected<u64>. */
 static rivet_error *call_u64(rivet_executor *ex, uint64_t fn,
                              rivet_sps_writer *w, uint64_t *out)
 {
     answer a;
-    rivet_error *e = call_expected(ex, fn, w, &a);
+    return take_u64(call(ex, fn, w, &a), &a, out);
+}
+
+/* ------------------------------------------------------- calls in flight */
+
+struct rv_pending_call {
+    mtx_t lock;
+    cnd_t answered;
+    bool done;
+    rivet_wrapper_result result;
+};
+
+static void pending_answered(void *ctx, uint64_t call_id, rivet_wrapper_result r)
+{
+    (void)call_id;
+    rv_pending_call *p = ctx;
+    mtx_lock(&p->lock);
+    p->result = r;
+    p->done = true;
+    cnd_signal(&p->answered);
+    mtx_unlock(&p->lock);
+}
+
+/* Send the writer's bytes to `fn` without waiting for the answer (where
+ * the transport can; otherwise the call is made now). */
+static rivet_error *start_call(rivet_executor *ex, uint64_t fn,
+                               rivet_sps_writer *w, rv_pending_call **out)
+{
+    char *arg;
+    size_t arg_size;
+    rivet_error *e = rivet_sps_writer_finish(w, &arg, &arg_size);
     if (e)
         return e;
-    uint64_t v = 0;
-    rivet_sps_get_u64(&a.r, &v);
-    e = finish(&a);
-    if (!e)
-        *out = v;
-    return e;
+    rv_pending_call *p = calloc(1, sizeof *p);
+    if (!p) {
+        free(arg);
+        return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+    }
+    mtx_init(&p->lock, mtx_plain);
+    cnd_init(&p->answered);
+    if (ex->ops->call_async) {
+        ex->ops->call_async(ex, fn, arg, arg_size, pending_answered, p);
+    } else {
+        rivet_wrapper_result r = {0};
+        r.error = ex->ops->call(ex, fn, arg, arg_size, &r.data, &r.size);
+        pending_answered(p, 0, r);
+    }
+    free(arg);
+    *out = p;
+    return NULL;
+}
+
+/* Wait for the answer of a started call and free the call. */
+static rivet_error *finish_call(rv_pending_call *p, answer *a)
+{
+    mtx_lock(&p->lock);
+    while (!p->done)
+        cnd_wait(&p->answered, &p->lock);
+    mtx_unlock(&p->lock);
+    rivet_wrapper_result r = p->result;
+    mtx_destroy(&p->lock);
+    cnd_destroy(&p->answered);
+    free(p);
+    a->data = r.data;
+    if (!r.error)
+        rivet_sps_reader_init(&a->r, r.data, r.size);
+    return r.error;
 }
 
 static rivet_error *call_u32(rivet_executor *ex, uint64_t fn,
@@ -199,16 +277,40 @@ static rivet_error *call_u32(rivet_executor *ex, uint64_t fn,
 
 /* ------------------------------------------------------------ memory map */
 
+static void put_reserve(rivet_sps_writer *w, rivet_executor *ex, uint64_t size,
+                        rivet_placement placement)
+{
+    rivet_sps_writer_init(w);
+    rivet_sps_put_u64(w, ex->addrs.memory_map);
+    rivet_sps_put_u64(w, size);
+    rivet_sps_put_u8(w, (uint8_t)placement);
+}
+
 rivet_error *rv_executor_reserve(rivet_executor *ex, uint64_t size,
                                  rivet_placement placement, uint64_t *addr)
 {
     NEED_READY(ex);
     rivet_sps_writer w;
-    rivet_sps_writer_init(&w);
-    rivet_sps_put_u64(&w, ex->addrs.memory_map);
-    rivet_sps_put_u64(&w, size);
-    rivet_sps_put_u8(&w, (uint8_t)placement);
+    put_reserve(&w, ex, size, placement);
     return rivet_error_wrap(call_u64(ex, ex->addrs.reserve, &w, addr),
+                            "executor: reserve");
+}
+
+rivet_error *rv_executor_reserve_start(rivet_executor *ex, uint64_t size,
+                                       rivet_placement placement,
+                                       rv_pending_call **call)
+{
+    NEED_READY(ex);
+    rivet_sps_writer w;
+    put_reserve(&w, ex, size, placement);
+    return rivet_error_wrap(start_call(ex, ex->addrs.reserve, &w, call),
+                            "executor: reserve");
+}
+
+rivet_error *rv_executor_reserve_finish(rv_pending_call *call, uint64_t *addr)
+{
+    answer a;
+    return rivet_error_wrap(take_u64(finish_call(call, &a), &a, addr),
                             "executor: reserve");
 }
 

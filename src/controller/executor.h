@@ -33,6 +33,11 @@ typedef struct rv_executor_ops {
     /* Optional: finish connecting (a spawned executor is still starting
      * while the controller reads its inputs); NULL: always ready. */
     rivet_error *(*ready)(rivet_executor *ex);
+    /* Optional: send a call and return at once; `ret(ctx, 0, result)` runs
+     * exactly once with the answer or the failure, possibly on another
+     * thread. NULL: calls are made one at a time with `call`. */
+    void (*call_async)(rivet_executor *ex, uint64_t fn, const char *arg,
+                       size_t arg_size, rivet_wrapper_return_fn ret, void *ctx);
 } rv_executor_ops;
 
 /* Handlers registered for executor -> controller calls. */
@@ -109,6 +114,13 @@ rivet_error *rv_executor_ready(rivet_executor *ex);
 
 rivet_error *rv_executor_reserve(rivet_executor *ex, uint64_t size,
                                  rivet_placement placement, uint64_t *addr);
+/* The same in two steps, so the round trip overlaps other work: start the
+ * call, then finish it exactly once (waits for the answer, frees *call). */
+typedef struct rv_pending_call rv_pending_call;
+rivet_error *rv_executor_reserve_start(rivet_executor *ex, uint64_t size,
+                                       rivet_placement placement,
+                                       rv_pending_call **call);
+rivet_error *rv_executor_reserve_finish(rv_pending_call *call, uint64_t *addr);
 rivet_error *rv_executor_initialize(rivet_executor *ex,
                                     const rivet_initialize_request *req,
                                     uint64_t *region);

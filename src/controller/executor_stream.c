@@ -248,6 +248,18 @@ static rivet_error *stream_call(rivet_executor *ex, uint64_t fn,
     return rv_channel_call_sync(se->ch, fn, arg, arg_size, result, result_size);
 }
 
+static void stream_call_async(rivet_executor *ex, uint64_t fn, const char *arg,
+                              size_t arg_size, rivet_wrapper_return_fn ret,
+                              void *ctx)
+{
+    stream_executor *se = (stream_executor *)ex;
+    rivet_error *e = stream_ready(ex);
+    if (e)
+        ret(ctx, 0, (rivet_wrapper_result){.error = e});
+    else
+        rv_channel_call(se->ch, fn, arg, arg_size, ret, ctx, 0);
+}
+
 /* Hang up (if still connected), wait for the peer to end, close. */
 static void disconnect(stream_executor *se)
 {
@@ -444,6 +456,7 @@ static rivet_error *stream_ready(rivet_executor *ex)
 static const rv_executor_ops stream_ops = {
     .call = stream_call,
     .destroy = stream_destroy,
+    .call_async = stream_call_async,
     .exit = stream_exit,
     .exit_status = stream_exit_status,
     .ready = stream_ready,

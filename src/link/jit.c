@@ -108,6 +108,7 @@ void rivet_jit_destroy(rivet_jit *jit) {
         jit->links = l->next;
         free_link(l);
     }
+    rv_memory_collect_ahead(jit);
     uint64_t *slabs = calloc(jit->slabs.count + 1, sizeof *slabs);
     for (size_t i = 0; slabs && i < jit->slabs.count; i++)
         slabs[i] = ((rv_slab *)jit->slabs.items[i])->base;
@@ -274,7 +275,10 @@ typedef rivet_error *(*stage_fn)(rivet_link *l);
  * has been starting while the inputs were read, and is waited for here. */
 static rivet_error *connect_and_resolve(rivet_link *l) {
     rivet_error *e = rv_executor_ready(l->jit->executor);
-    return e ? e : rv_link_resolve(l);
+    if (e)
+        return e;
+    rv_memory_reserve_ahead(l->jit);
+    return rv_link_resolve(l);
 }
 
 /* Stages [first, last). The engine's two-phase link (seed 001) stops after

@@ -45,6 +45,8 @@ typedef struct rv_segment_layout {
     rv_ptrvec blocks;    /* in placement order */
 } rv_segment_layout;
 
+typedef struct rv_pending_call rv_pending_call; /* controller/executor.h */
+
 /* Controller-side bookkeeping of the executor's slabs. */
 typedef struct rv_slab {
     uint64_t base, size, used;  /* bump pointer */
@@ -126,6 +128,7 @@ struct rivet_jit {
     rivet_link *links;           /* newest first */
     uint32_t next_link_id;
     rv_ptrvec slabs;             /* rv_slab*, reserved in the executor */
+    rv_pending_call *slab_ahead; /* a near slab asked for, not yet collected */
     bool whole_archive;          /* state of --whole-archive for new inputs */
     bool skip_initializers;      /* link only: run no code of the link */
     bool opened_libm, opened_libstdcxx;
@@ -182,6 +185,12 @@ rivet_error *rv_memory_allocate(rivet_jit *jit, uint64_t size,
                                 rivet_placement placement, rv_slab **slab,
                                 uint64_t *addr);
 void rv_memory_free(rv_slab *slab, uint64_t addr, uint64_t size);
+/* Ask a connected executor for its first near slab without waiting
+ * (nothing happens in-process or once there are slabs), and collect the
+ * answer into jit->slabs; a failure is dropped, since the reservation a
+ * link then makes reports it. rv_memory_allocate collects by itself. */
+void rv_memory_reserve_ahead(rivet_jit *jit);
+void rv_memory_collect_ahead(rivet_jit *jit);
 /* Free the bookkeeping; the executor's slab is released separately. */
 void rv_memory_free_slab(rivet_jit *jit, rv_slab *s);
 

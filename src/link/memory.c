@@ -45,36 +45,71 @@ static bool take_from_slab(rv_slab *s, uint64_t size, uint64_t *addr) {
     return true;
 }
 
+static rivet_error *add_slab(rivet_jit *jit, uint64_t base, uint64_t size,
+                             rivet_placement where, rv_slab **out) {
+    rv_slab *s = calloc(1, sizeof *s);
+    if (!s || !rv_ptrvec_push(&jit->slabs, s)) {
+        free(s);
+        return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
+    }
+    s->base = base;
+    s->size = size;
+    s->placement = where;
+    if (jit->executor->in_process)
+        s->view = (uint8_t *)(uintptr_t)base;
+    *out = s;
+    return NULL;
+}
+
 static rivet_error *reserve_slab(rivet_jit *jit, uint64_t size,
                                  rivet_placement where, rv_slab **out) {
     uint64_t want = where == RIVET_PLACE_LOW_2G ? SLAB_SIZE_LOW : SLAB_SIZE_NEAR;
     if (size > want)
         want = (size + jit->page_size - 1) & ~(jit->page_size - 1);
-    rv_slab *s = calloc(1, sizeof *s);
-    if (!s)
-        return rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
-    s->size = want;
-    s->placement = where;
     rivet_executor *ex = jit->executor;
-    rivet_error *e = rv_executor_reserve(ex, want, where, &s->base);
-    if (!e && ex->in_process)
-        s->view = (uint8_t *)(uintptr_t)s->base;
-    if (!e && !rv_ptrvec_push(&jit->slabs, s)) {
-        e = rivet_error_create(RIVET_ERR_NOMEM, "out of memory");
-        rivet_error_free(rv_executor_release_multiple(ex, &s->base, 1));
+    uint64_t base = 0;
+    rivet_error *e = rv_executor_reserve(ex, want, where, &base);
+    if (!e)
+        e = add_slab(jit, base, want, where, out);
+    if (e && base)
+        rivet_error_free(rv_executor_release_multiple(ex, &base, 1));
+    return e;
+}
+
+/* An executor reached over a connection is asked for its first near slab
+ * as soon as it is connected; the answer is collected when a link is laid
+ * out, so the round trip overlaps symbol resolution. */
+void rv_memory_reserve_ahead(rivet_jit *jit) {
+    if (jit->executor->in_process || jit->slab_ahead || jit->slabs.count)
+        return;
+    rivet_error *e = rv_executor_reserve_start(jit->executor, SLAB_SIZE_NEAR,
+                                               RIVET_PLACE_NEAR_LIBRARIES,
+                                               &jit->slab_ahead);
+    if (e) { /* reserved when needed instead, which reports the failure */
+        rivet_error_free(e);
+        jit->slab_ahead = NULL;
     }
-    if (e) {
-        rv_memory_free_slab(jit, s);
-        return e;
-    }
-    *out = s;
-    return NULL;
+}
+
+void rv_memory_collect_ahead(rivet_jit *jit) {
+    if (!jit->slab_ahead)
+        return;
+    uint64_t base = 0;
+    rv_slab *s;
+    rivet_error *e = rv_executor_reserve_finish(jit->slab_ahead, &base);
+    jit->slab_ahead = NULL;
+    if (!e)
+        e = add_slab(jit, base, SLAB_SIZE_NEAR, RIVET_PLACE_NEAR_LIBRARIES, &s);
+    if (e && base)
+        rivet_error_free(rv_executor_release_multiple(jit->executor, &base, 1));
+    rivet_error_free(e); /* as above: a later reservation reports */
 }
 
 rivet_error *rv_memory_allocate(rivet_jit *jit, uint64_t size,
                                 rivet_placement where, rv_slab **slab,
                                 uint64_t *addr) {
     size = (size + jit->page_size - 1) & ~(jit->page_size - 1);
+    rv_memory_collect_ahead(jit);
     for (size_t i = 0; i < jit->slabs.count; i++) {
         rv_slab *s = jit->slabs.items[i];
         if (s->placement == where && take_from_slab(s, size, addr)) {

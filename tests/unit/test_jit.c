@@ -15,6 +15,7 @@
 
 #include "check.h"
 #include "controller/executor.h"
+#include "link/link.h"
 #include "rivet/controller.h"
 #include "rivet/rivet.h"
 
@@ -267,11 +268,19 @@ static void test_spawned_executor_direct_writes(void) {
         return;
     }
     int status = -1;
+    /* connected, the executor is asked for a slab at once; a link that
+     * fails in resolution leaves the answer for the next link to use */
+    CHECK_OK(rivet_jit_add_file(jit, compile("undefined",
+        "int nowhere_to_be_found(void);\n"
+        "int use(void) { return nowhere_to_be_found(); }\n")));
+    CHECK_FAILS(rivet_jit_link(jit, NULL), RIVET_ERR_UNDEFINED);
+    CHECK(jit->slab_ahead != NULL && jit->slabs.count == 0);
     CHECK_OK(rivet_jit_add_file(jit, compile("direct",
         "int data = 5; int bss[3000];\n"
         "int first(void) { bss[2999] += data; return bss[2999] + 37; }\n")));
     CHECK_OK(rivet_jit_link(jit, NULL));
     CHECK(ex->local_pid != 0 && !ex->no_direct_writes);
+    CHECK(jit->slab_ahead == NULL && jit->slabs.count == 1);
     CHECK_OK(rivet_jit_run_main(jit, "first", 0, NULL, NULL, &status));
     CHECK(status == 42);
 

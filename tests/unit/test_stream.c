@@ -285,6 +285,27 @@ static void test_controller_calls_over_stream(void)
     CHECK_FAILS(rv_executor_initialize(ex, &req, &region), RIVET_ERR_EXECUTOR);
     CHECK_OK(rv_executor_release_multiple(ex, &slab, 1));
 
+    /* reservations in flight while other calls come and go: each answer
+     * reaches its own call, collected in any order; a refused one too */
+    rv_pending_call *first = NULL, *second = NULL, *refused = NULL;
+    CHECK_OK(rv_executor_reserve_start(ex, 8192, RIVET_PLACE_ANYWHERE, &first));
+    CHECK_OK(rv_executor_reserve_start(ex, 0, RIVET_PLACE_ANYWHERE, &refused));
+    CHECK_OK(rv_executor_reserve_start(ex, 4096, RIVET_PLACE_LOW_2G, &second));
+    CHECK_OK(ex->ops->call(ex, bootstrap(ex, "test_ask_controller"), "in flight", 9,
+                           &r, &n));
+    CHECK(n == 12 && r && memcmp(r, "re:in flight", 12) == 0);
+    free(r);
+    uint64_t a = 0, b = 0, none = 0;
+    if (second)
+        CHECK_OK(rv_executor_reserve_finish(second, &b));
+    if (refused)
+        CHECK_FAILS(rv_executor_reserve_finish(refused, &none), RIVET_ERR_EXECUTOR);
+    if (first)
+        CHECK_OK(rv_executor_reserve_finish(first, &a));
+    CHECK(a && b && a != b && b + 4096 <= 0x80000000ull && none == 0);
+    uint64_t both[2] = {a, b};
+    CHECK_OK(rv_executor_release_multiple(ex, both, 2));
+
     rivet_executor_destroy(ex);
     int status = -1;
     waitpid(pid, &status, 0);
