@@ -7,7 +7,10 @@
 #     (target: within 1.5x);
 #  2. link-and-run of the SQLite program (bench/programs/sqlite.c with
 #     libsqlite3.a): `rivet run --executor=spawn` against `rivet run`
-#     (target: within 1.3x).
+#     (target: within 1.3x);
+#  3. the same for a hello world, whose difference is the fixed cost of
+#     a spawned executor (start, round trips, exit), with /bin/true (a
+#     process started and waited for, nothing more) beside it.
 set -eu
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,3 +36,12 @@ if [ -f "$LIB/libsqlite3.a" ]; then
 else
     echo "sqlite: $LIB/libsqlite3.a not installed; skipped"
 fi
+
+printf '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n' > "$OUT/hello.c"
+cc -O2 -c "$OUT/hello.c" -o "$OUT/hello.o"
+cc -O2 -std=c11 "$ROOT/bench/alternate.c" -o "$OUT/alternate"
+echo "hello world: link and run to exit"
+"$OUT/alternate" -r "${OOP_SQLITE_RUNS:-40}" -w 5 \
+    -n "rivet run (in-process)" "$RIVET" run "$OUT/hello.o" -- \
+    -n "rivet run --executor=spawn" "$RIVET" run --executor=spawn "$OUT/hello.o" -- \
+    -n "/bin/true" /bin/true --
