@@ -3,19 +3,25 @@
  * controller over a stream socket (rivet/rt.h; frames in
  * docs/wire-protocol.md).
  *
- * Threads: the channel's reader (the thread started here, or JIT'd code
- * waiting for the controller: support/channel.h) runs quick wrappers
- * inline and answers from that thread — no hand-over on the reply path.
- * Blocking wrappers (JIT'd code) go to the thread that called serve when it
- * is idle — constructors, main and destructors then run on one thread, the
- * executor's main thread, as in a native program — and to a fresh thread
- * when it is busy, so a long run_main never stops other calls. Every queued
- * call holds a session keepalive until it has answered.
+ * Threads: the thread that called serve (the "serving thread", the
+ * executor's main thread) reads the connection itself while it is idle;
+ * a reader thread started here reads while it runs JIT'd code (and JIT'd
+ * code waiting for the controller reads too: support/channel.h). Whoever
+ * reads runs quick wrappers inline and answers from that thread — no
+ * hand-over on the reply path. Blocking wrappers (JIT'd code) go to the
+ * serving thread when it is idle — constructors, main and destructors then
+ * run on one thread, as in a native program — and to a fresh thread when
+ * it is busy, so a long run_main never stops other calls. A blocking call
+ * that the idle serving thread read itself runs there at once, with no
+ * thread hand-over; one the reader thread read is handed over. Every
+ * queued call holds a session keepalive until it has answered.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <threads.h>
 
+#include "executor/serve.h"
 #include "support/channel.h"
 #include "support/frame.h"
 #include "sys/sys.h"
@@ -32,11 +38,11 @@ typedef struct server {
     rivet_session *session;
     rv_channel *ch;
     const rivet_serve_options *opts;
+    rv_serve_tick tick;
     mtx_t lock;
-    cnd_t changed;
     job *queued;    /* for the serving thread; at most one */
     bool main_busy; /* the serving thread has (or is about to run) a job */
-    bool ended;
+    atomic_bool main_stop; /* stop reading: a job is queued */
 } server;
 
 static void finish_job(job *j)
@@ -86,11 +92,12 @@ static void dispatch_blocking(server *sv, job *j)
     if (to_main) {
         sv->main_busy = true;
         sv->queued = j;
-        cnd_signal(&sv->changed);
     }
     mtx_unlock(&sv->lock);
-    if (to_main)
+    if (to_main) {
+        rv_channel_stop_reading(sv->ch, &sv->main_stop);
         return;
+    }
     rivet_error *e = rv_sys_start_thread(run_job_on_thread, j);
     if (e) {
         rivet_wrapper_result r = {NULL, 0, e};
@@ -154,6 +161,12 @@ static rivet_error *access_call_sync(void *ctx, const char *tag,
                             "call to controller handler '%s'", tag);
 }
 
+static void on_tick(void *ctx)
+{
+    server *sv = ctx;
+    sv->tick.fn(sv->tick.ctx);
+}
+
 /* ------------------------------------------------------------------ setup */
 
 static rivet_error *send_setup(rivet_session *s, int fd)
@@ -190,43 +203,52 @@ static int reader_main(void *p)
     if (sv->opts && sv->opts->on_end)
         sv->opts->on_end(sv->opts->ctx, why);
     rivet_error_free(why);
-    mtx_lock(&sv->lock);
-    sv->ended = true;
-    cnd_signal(&sv->changed);
-    mtx_unlock(&sv->lock);
     return 0;
 }
 
-/* Run blocking calls on this thread until the connection has ended. */
+/* The serving thread: read while idle, run the blocking calls queued for
+ * it, until the connection has ended. */
 static void serve_blocking_calls(server *sv)
 {
-    mtx_lock(&sv->lock);
+    bool open = true;
     for (;;) {
-        while (!sv->queued && !sv->ended)
-            cnd_wait(&sv->changed, &sv->lock);
-        if (!sv->queued)
-            break;
+        if (open)
+            open = rv_channel_read_until(sv->ch, &sv->main_stop);
+        mtx_lock(&sv->lock);
         job *j = sv->queued;
         sv->queued = NULL;
+        atomic_store(&sv->main_stop, false); /* main_busy holds off others */
+        if (!j && !open)
+            sv->main_busy = true; /* later calls get threads of their own */
         mtx_unlock(&sv->lock);
-        run_job_on_main(sv, j);
-        mtx_lock(&sv->lock);
+        if (!j && !open)
+            break;
+        if (j)
+            run_job_on_main(sv, j);
     }
-    mtx_unlock(&sv->lock);
 }
 
 rivet_error *rivet_session_serve(rivet_session *s, int fd,
                                  const rivet_serve_options *opts)
 {
+    return rv_session_serve_ticking(s, fd, opts, NULL);
+}
+
+rivet_error *rv_session_serve_ticking(rivet_session *s, int fd,
+                                      const rivet_serve_options *opts,
+                                      const rv_serve_tick *tick)
+{
     server sv = {.session = s, .opts = opts};
+    atomic_init(&sv.main_stop, false);
     if (mtx_init(&sv.lock, mtx_plain) != thrd_success)
         return rivet_error_create(RIVET_ERR_GENERIC, "serve: cannot create lock");
-    if (cnd_init(&sv.changed) != thrd_success) {
-        mtx_destroy(&sv.lock);
-        return rivet_error_create(RIVET_ERR_GENERIC, "serve: cannot create condition");
-    }
     rv_channel_config cfg = {.fd = fd, .peer = "controller", .ctx = &sv,
                              .on_call = on_call};
+    if (tick) {
+        cfg.on_tick = on_tick;
+        cfg.tick_ms = tick->period_ms;
+        sv.tick = *tick;
+    }
     rivet_error *e = rv_channel_create(&cfg, &sv.ch);
     if (!e)
         e = send_setup(s, fd);
@@ -251,7 +273,6 @@ rivet_error *rivet_session_serve(rivet_session *s, int fd,
     }
     if (!started)
         rivet_session_detach(s);
-    cnd_destroy(&sv.changed);
     mtx_destroy(&sv.lock);
     return rivet_error_wrap(e, "serving the controller");
 }

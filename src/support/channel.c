@@ -16,7 +16,12 @@
  * it parks while callers are present and takes the token back at most
  * READER_PARK_NS after the last one left (not at once, so that back-to-back
  * calls from one thread each find the token free instead of the reader
- * thread blocked in recv holding it).
+ * thread blocked in recv holding it). A thread in rv_channel_read_until
+ * counts as a caller whose answer is its stop flag; when it stops it
+ * wakes the reader thread at once.
+ * With a tick (cfg.on_tick), the socket gets a receive timeout of tick_ms,
+ * and whichever thread reads runs on_tick when it passes, or after a read
+ * once tick_ms has gone by since the last tick.
  * The channel is reference counted: its owner holds one reference and each
  * incoming call holds one until it is answered, so a late answer from a
  * wrapper still running after the connection ended finds valid memory and
@@ -28,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <threads.h>
 #include <time.h>
@@ -63,21 +69,25 @@ struct rv_channel {
     pending_call *pending;
     /* the reading token (under lock) */
     bool reading;                 /* some thread holds it */
-    struct sync_wait *waiters;    /* threads in rv_channel_call_sync */
+    struct sync_wait *waiters;    /* threads in rv_channel_call_sync and
+                                     rv_channel_read_until */
     atomic_int callers;           /* how many: the reader thread yields */
     cnd_t reader_wake;            /* the parked reader thread */
     mtx_t write_lock;
     thrd_t reader;
     bool reader_started;
+    _Atomic uint64_t last_tick_ms; /* when on_tick last ran */
     /* the token holder only */
     unsigned char *buf;
     size_t buf_cap, buf_pos, buf_end; /* buf_cap 0: unbuffered */
 };
 
-/* A thread in rv_channel_call_sync (on the waiters list, under lock). */
+/* A thread in rv_channel_call_sync or rv_channel_read_until (on the
+ * waiters list, under lock); it reads until *until is set. */
 typedef struct sync_wait {
     struct sync_wait *next;
     rv_channel *ch;
+    atomic_bool *until; /* &done, or the flag read_until was given */
     atomic_bool done;
     cnd_t wake; /* answered, or the token may be free: look again */
     rivet_wrapper_result result;
@@ -86,6 +96,13 @@ typedef struct sync_wait {
 /* The channel whose reading token this thread holds, if any (a nested
  * synchronous call keeps reading). */
 static _Thread_local rv_channel *this_threads_channel;
+
+static uint64_t monotonic_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
+}
 
 rivet_error *rv_channel_create(const rv_channel_config *cfg, rv_channel **out)
 {
@@ -102,6 +119,19 @@ rivet_error *rv_channel_create(const rv_channel_config *cfg, rv_channel **out)
     atomic_init(&ch->ended, false);
     atomic_init(&ch->callers, 0);
     ch->next_id = 1;
+    atomic_init(&ch->last_tick_ms, 0);
+    if (cfg->on_tick && cfg->tick_ms > 0) {
+        struct timeval tv = {cfg->tick_ms / 1000, (cfg->tick_ms % 1000) * 1000L};
+        if (setsockopt(cfg->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
+            rivet_error *e = rivet_error_from_errno(errno, "channel: receive timeout");
+            free(ch->buf);
+            free(ch);
+            return e;
+        }
+        atomic_init(&ch->last_tick_ms, monotonic_ms());
+    } else {
+        ch->cfg.on_tick = NULL;
+    }
     if (mtx_init(&ch->lock, mtx_plain) != thrd_success ||
         mtx_init(&ch->write_lock, mtx_plain) != thrd_success ||
         cnd_init(&ch->ended_changed) != thrd_success ||
@@ -241,6 +271,8 @@ static void end_channel(rv_channel *ch, rivet_error *why, bool send_hangup_frame
     atomic_store(&ch->ended, true);
     cnd_broadcast(&ch->ended_changed);
     cnd_broadcast(&ch->reader_wake);
+    for (sync_wait *w = ch->waiters; w; w = w->next)
+        cnd_signal(&w->wake); /* a reader in rv_channel_read_until returns */
     mtx_unlock(&ch->lock);
     shutdown(ch->cfg.fd, SHUT_RDWR);
     fail_pending(ch, list);
@@ -308,6 +340,22 @@ rivet_error *rv_channel_end_error(rv_channel *ch)
 
 /* ---------------------------------------------------------------- reading */
 
+/* After a recv that returned `got`: run on_tick if tick_ms has passed
+ * since it last ran, or the socket's receive timeout (tick_ms) passed with
+ * nothing to read — which is what the result says (errno kept). */
+static bool tick(rv_channel *ch, ssize_t got)
+{
+    int err = errno;
+    bool quiet = got < 0 && (err == EAGAIN || err == EWOULDBLOCK);
+    uint64_t now = monotonic_ms();
+    if (quiet || now - atomic_load(&ch->last_tick_ms) >= (uint64_t)ch->cfg.tick_ms) {
+        atomic_store(&ch->last_tick_ms, now);
+        ch->cfg.on_tick(ch->cfg.ctx);
+    }
+    errno = err;
+    return quiet;
+}
+
 /* Read exactly n bytes. *eof_at_start is set when the stream ended before
  * the first byte (a clean end between frames). */
 static rivet_error *read_exact(rv_channel *ch, void *dst, size_t n,
@@ -329,6 +377,8 @@ static rivet_error *read_exact(rv_channel *ch, void *dst, size_t n,
         bool direct = n - done >= ch->buf_cap / 2;
         ssize_t got = recv(ch->cfg.fd, direct ? out + done : ch->buf,
                            direct ? n - done : ch->buf_cap, 0);
+        if (ch->cfg.on_tick && tick(ch, got))
+            continue; /* the receive timeout passed with nothing to read */
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0)
@@ -490,7 +540,7 @@ static void pass_token(rv_channel *ch)
     if (ch->reading || atomic_load(&ch->closing))
         return;
     for (sync_wait *w = ch->waiters; w; w = w->next) {
-        if (!atomic_load(&w->done)) {
+        if (!atomic_load(w->until)) {
             cnd_signal(&w->wake);
             return;
         }
@@ -755,6 +805,7 @@ rivet_error *rv_channel_call_sync(rv_channel *ch, uint64_t target,
 {
     sync_wait w = {.ch = ch, .result = {NULL, 0, NULL}};
     atomic_init(&w.done, false);
+    w.until = &w.done;
     if (cnd_init(&w.wake) != thrd_success)
         return rivet_error_create(RIVET_ERR_GENERIC, "channel: cannot create condition");
     if (this_threads_channel == ch) {
@@ -791,6 +842,50 @@ rivet_error *rv_channel_call_sync(rv_channel *ch, uint64_t target,
     *result = w.result.data;
     *result_size = w.result.size;
     return w.result.error;
+}
+
+bool rv_channel_read_until(rv_channel *ch, atomic_bool *stop)
+{
+    sync_wait w = {.ch = ch, .until = stop};
+    if (cnd_init(&w.wake) != thrd_success)
+        return false;
+    mtx_lock(&ch->lock);
+    w.next = ch->waiters;
+    ch->waiters = &w;
+    atomic_fetch_add(&ch->callers, 1); /* the reader thread yields to us */
+    while (!atomic_load(stop) && !atomic_load(&ch->ended)) {
+        if (!ch->reading && !atomic_load(&ch->closing)) {
+            ch->reading = true;
+            mtx_unlock(&ch->lock);
+            pump_holding_token(ch, stop, false);
+            mtx_lock(&ch->lock);
+            ch->reading = false;
+            continue;
+        }
+        cnd_wait(&w.wake, &ch->lock);
+    }
+    sync_wait **pp = &ch->waiters;
+    while (*pp != &w)
+        pp = &(*pp)->next;
+    *pp = w.next;
+    atomic_fetch_sub(&ch->callers, 1);
+    pass_token(ch);
+    if (!ch->reading && atomic_load(&ch->callers) == 0)
+        cnd_signal(&ch->reader_wake); /* the reader thread takes over now */
+    bool open = !atomic_load(&ch->ended);
+    mtx_unlock(&ch->lock);
+    cnd_destroy(&w.wake);
+    return open;
+}
+
+void rv_channel_stop_reading(rv_channel *ch, atomic_bool *stop)
+{
+    mtx_lock(&ch->lock);
+    atomic_store(stop, true);
+    for (sync_wait *w = ch->waiters; w; w = w->next)
+        if (w->until == stop)
+            cnd_signal(&w->wake);
+    mtx_unlock(&ch->lock);
 }
 
 void rv_channel_return(void *channel, uint64_t call_id,

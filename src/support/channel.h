@@ -16,16 +16,19 @@
  * rv_channel_call_sync reads frames itself while nobody else does, so
  * its answer reaches it without a thread hand-over; the reader thread
  * (rv_channel_start's, or the caller of rv_channel_run) reads while no
- * caller waits. A synchronous call made by the reading thread (a
- * constructor run by an inline call that calls back into the peer) keeps
- * reading until its answer arrives. Every function may be called from any
- * thread.
+ * caller waits. A thread with nothing to wait for may read too, as a
+ * caller does, until told to stop (rv_channel_read_until: rivet-executor's
+ * main thread while it is idle). A synchronous call made by the reading
+ * thread (a constructor run by an inline call that calls back into the
+ * peer) keeps reading until its answer arrives. Every function may be
+ * called from any thread.
  *
  * The channel never closes the descriptor; it shuts it down when it ends.
  */
 #ifndef RIVET_SUPPORT_CHANNEL_H
 #define RIVET_SUPPORT_CHANNEL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,6 +54,12 @@ typedef struct rv_channel_config {
      * error (may be NULL) is what rv_channel_end_error reports. Runs once,
      * on the thread that read the end, before waiting calls fail. */
     rivet_error *(*on_end)(void *ctx, rivet_error *why);
+    /* Optional: runs on a thread reading the socket at least every tick_ms
+     * while one reads, also when nothing arrives (the channel gives the
+     * socket a receive timeout of tick_ms), so the owner can watch for
+     * something with no thread of its own. */
+    void (*on_tick)(void *ctx);
+    int tick_ms;
 } rv_channel_config;
 
 rivet_error *rv_channel_create(const rv_channel_config *cfg, rv_channel **out);
@@ -69,6 +78,17 @@ void rv_channel_call(rv_channel *ch, uint64_t target, const char *arg,
 rivet_error *rv_channel_call_sync(rv_channel *ch, uint64_t target,
                                   const char *arg, size_t arg_size,
                                   char **result, size_t *result_size);
+/* Read frames on this thread — handling them as the reader thread does —
+ * until *stop is set or the channel ends, taking the reading token
+ * whenever nobody else holds it (the reader thread yields it, as to a
+ * caller) and waiting otherwise. When it stops, the reader thread takes
+ * over at once. False once the channel has ended (or when this thread
+ * cannot wait: it should not try again). Set *stop with
+ * rv_channel_stop_reading (any thread; the reading thread itself may also
+ * just set it, e.g. from on_call). */
+bool rv_channel_read_until(rv_channel *ch, atomic_bool *stop);
+void rv_channel_stop_reading(rv_channel *ch, atomic_bool *stop);
+
 /* A rivet_wrapper_return_fn: answer the incoming call `call_id`;
  * `channel` is the rv_channel*. Frees the result. */
 void rv_channel_return(void *channel, uint64_t call_id,

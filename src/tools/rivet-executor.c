@@ -13,9 +13,12 @@
  * connection) ends the process at once, even with JIT'd code running. The
  * controller's process ending also ends it within PARENT_CHECK_MS, even
  * while the socket stays open (a forked copy of the controller may hold
- * it): a watchdog thread compares getppid() with the parent it started
- * with. (Not PR_SET_PDEATHSIG, which fires when the *thread* that spawned
- * the executor ends, however long its process lives on.)
+ * it): getppid() is compared with the parent it started with — while it
+ * serves, by the thread reading the socket, which wakes for it at least
+ * that often (a thread of its own would cost every run a thread's start
+ * and end); after a clean hangup, while the services shut down, by a
+ * watchdog thread. (Not PR_SET_PDEATHSIG, which fires when the *thread*
+ * that spawned the executor ends, however long its process lives on.)
  * The controller may instead ask it to exit(status) the way a program
  * does after main returns (rivet_executor_exit_sps).
  *
@@ -38,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "executor/serve.h"
 #include "rivet/rt.h"
 #include "rivet/sps.h"
 
@@ -114,16 +118,24 @@ static void spawned_on_end(void *ctx, const rivet_error *why)
 
 #define PARENT_CHECK_MS 200
 
+/* The process that spawned us (--fd). */
+static pid_t parent;
+
 /* --fd: exit when the process that spawned us has ended (we were
  * reparented), whatever became of the socket. */
+static void check_parent(void *ctx)
+{
+    (void)ctx;
+    if (getppid() != parent)
+        _exit(1);
+}
+
 static void *watch_parent(void *arg)
 {
-    pid_t parent = (pid_t)(intptr_t)arg;
     struct timespec ts = {0, PARENT_CHECK_MS * 1000000L};
     for (;;) {
         nanosleep(&ts, NULL);
-        if (getppid() != parent)
-            _exit(1);
+        check_parent(arg);
     }
     return NULL;
 }
@@ -132,23 +144,25 @@ static void start_parent_watch(void)
 {
     pthread_t t;
     /* Default stack: glibc carves static TLS (which this process has
-     * plenty of, for JIT'd code) out of it. Without the watchdog the
-     * socket's end still ends us. */
-    if (pthread_create(&t, NULL, watch_parent, (void *)(intptr_t)getppid()) == 0)
+     * plenty of, for JIT'd code) out of it. */
+    if (pthread_create(&t, NULL, watch_parent, NULL) == 0)
         pthread_detach(t);
 }
 
 static int serve_fd(int fd)
 {
     fcntl(fd, F_SETFD, FD_CLOEXEC); /* programs we run must not inherit it */
-    start_parent_watch();
+    parent = getppid();
     rivet_session *s;
     rivet_error *e = new_session(&s, true);
     if (e)
         return fail("cannot start the session", e);
     rivet_serve_options opts = {spawned_on_end, NULL};
-    e = rivet_session_serve(s, fd, &opts);
+    rv_serve_tick tick = {check_parent, NULL, PARENT_CHECK_MS};
+    e = rv_session_serve_ticking(s, fd, &opts, &tick);
     close(fd);
+    /* Nobody reads now; the finalizers the shutdown runs may take long. */
+    start_parent_watch();
     rivet_session_destroy(s); /* services shut down in order */
     if (e)
         return fail("connection ended", e);
