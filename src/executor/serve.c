@@ -13,8 +13,10 @@
  * run on one thread, as in a native program — and to a fresh thread when
  * it is busy, so a long run_main never stops other calls. A blocking call
  * that the idle serving thread read itself runs there at once, with no
- * thread hand-over; one the reader thread read is handed over. Every
- * queued call holds a session keepalive until it has answered.
+ * thread hand-over (the reader thread waits for data without holding the
+ * socket, so the serving thread reads again as soon as a job ends); one
+ * the reader thread read is handed over. Every queued call holds a
+ * session keepalive until it has answered.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -242,8 +244,10 @@ rivet_error *rv_session_serve_ticking(rivet_session *s, int fd,
     atomic_init(&sv.main_stop, false);
     if (mtx_init(&sv.lock, mtx_plain) != thrd_success)
         return rivet_error_create(RIVET_ERR_GENERIC, "serve: cannot create lock");
+    /* The reader thread reads only while the serving thread runs a job;
+     * when that ends, the serving thread reads the next call itself. */
     rv_channel_config cfg = {.fd = fd, .peer = "controller", .ctx = &sv,
-                             .on_call = on_call};
+                             .on_call = on_call, .reader_polls = true};
     if (tick) {
         cfg.on_tick = on_tick;
         cfg.tick_ms = tick->period_ms;

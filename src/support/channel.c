@@ -17,8 +17,11 @@
  * READER_PARK_NS after the last one left (not at once, so that back-to-back
  * calls from one thread each find the token free instead of the reader
  * thread blocked in recv holding it). A thread in rv_channel_read_until
- * counts as a caller whose answer is its stop flag; when it stops it
- * wakes the reader thread at once.
+ * counts as a caller whose answer is its stop flag; meanwhile the reader
+ * thread parks until it stops, which wakes it. With reader_polls the
+ * reader thread waits for data in poll, holding no token, and takes the
+ * token for one frame at a time: a thread that comes back to read (the
+ * serving thread, idle again after a job) finds it free.
  * With a tick (cfg.on_tick), the socket gets a receive timeout of tick_ms,
  * and whichever thread reads runs on_tick when it passes, or after a read
  * once tick_ms has gone by since the last tick.
@@ -72,6 +75,7 @@ struct rv_channel {
     struct sync_wait *waiters;    /* threads in rv_channel_call_sync and
                                      rv_channel_read_until */
     atomic_int callers;           /* how many: the reader thread yields */
+    int idle_readers;             /* of them, in rv_channel_read_until */
     cnd_t reader_wake;            /* the parked reader thread */
     mtx_t write_lock;
     thrd_t reader;
@@ -586,8 +590,31 @@ static void deadline_after(struct timespec *t, long ns)
     }
 }
 
+/* reader_polls: wait until the socket has something to read, holding no
+ * token; false when the wait ended without (a tick, a signal). */
+static bool wait_readable(rv_channel *ch)
+{
+    struct pollfd p = {ch->cfg.fd, POLLIN, 0};
+    int r = poll(&p, 1, ch->cfg.on_tick ? ch->cfg.tick_ms : -1);
+    if (r == 0) {
+        atomic_store(&ch->last_tick_ms, monotonic_ms());
+        ch->cfg.on_tick(ch->cfg.ctx);
+    }
+    return r > 0 || (r < 0 && errno != EINTR); /* an error: the read reports it */
+}
+
+static bool pump_one_frame(rv_channel *ch)
+{
+    rv_channel *outer = this_threads_channel;
+    this_threads_channel = ch;
+    bool open = pump_one(ch);
+    this_threads_channel = outer;
+    return open;
+}
+
 /* The reader thread: read whenever nobody else does and no caller waits;
- * park while callers are present. */
+ * park while callers are present (until woken, while a thread reads in
+ * rv_channel_read_until: it wakes us when it stops). */
 void rv_channel_run(rv_channel *ch)
 {
     if (this_threads_channel == ch) { /* already reading: a nested run */
@@ -595,9 +622,15 @@ void rv_channel_run(rv_channel *ch)
             ;
         return;
     }
+    bool ready = false; /* reader_polls: poll said there is something */
     mtx_lock(&ch->lock);
     while (!atomic_load(&ch->ended)) {
         if (ch->reading || atomic_load(&ch->callers) > 0) {
+            ready = false;
+            if (ch->idle_readers > 0) {
+                cnd_wait(&ch->reader_wake, &ch->lock);
+                continue;
+            }
             struct timespec deadline;
             deadline_after(&deadline, READER_PARK_NS);
             cnd_timedwait(&ch->reader_wake, &ch->lock, &deadline);
@@ -606,9 +639,17 @@ void rv_channel_run(rv_channel *ch)
              * caller (pass_token's signal): take over. */
             continue;
         }
+        if (ch->cfg.reader_polls && !ready && ch->buf_pos == ch->buf_end) {
+            mtx_unlock(&ch->lock);
+            ready = wait_readable(ch);
+            mtx_lock(&ch->lock);
+            continue; /* someone may have come to read it meanwhile */
+        }
+        ready = false;
         ch->reading = true;
         mtx_unlock(&ch->lock);
-        bool open = pump_holding_token(ch, NULL, true);
+        bool open = ch->cfg.reader_polls ? pump_one_frame(ch)
+                                         : pump_holding_token(ch, NULL, true);
         mtx_lock(&ch->lock);
         ch->reading = false;
         pass_token(ch);
@@ -853,6 +894,7 @@ bool rv_channel_read_until(rv_channel *ch, atomic_bool *stop)
     w.next = ch->waiters;
     ch->waiters = &w;
     atomic_fetch_add(&ch->callers, 1); /* the reader thread yields to us */
+    ch->idle_readers++;
     while (!atomic_load(stop) && !atomic_load(&ch->ended)) {
         if (!ch->reading && !atomic_load(&ch->closing)) {
             ch->reading = true;
@@ -869,9 +911,9 @@ bool rv_channel_read_until(rv_channel *ch, atomic_bool *stop)
         pp = &(*pp)->next;
     *pp = w.next;
     atomic_fetch_sub(&ch->callers, 1);
+    ch->idle_readers--;
     pass_token(ch);
-    if (!ch->reading && atomic_load(&ch->callers) == 0)
-        cnd_signal(&ch->reader_wake); /* the reader thread takes over now */
+    cnd_signal(&ch->reader_wake); /* the reader thread takes over now */
     bool open = !atomic_load(&ch->ended);
     mtx_unlock(&ch->lock);
     cnd_destroy(&w.wake);

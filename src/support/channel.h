@@ -60,6 +60,11 @@ typedef struct rv_channel_config {
      * something with no thread of its own. */
     void (*on_tick)(void *ctx);
     int tick_ms;
+    /* The reader thread waits for data in poll(), holding no reading
+     * token, and reads a frame at a time (two system calls a frame, not
+     * one): then a thread coming back to rv_channel_read_until finds the
+     * token free and reads the next frame itself. */
+    bool reader_polls;
 } rv_channel_config;
 
 rivet_error *rv_channel_create(const rv_channel_config *cfg, rv_channel **out);

@@ -2,8 +2,10 @@
  * (on a quiet socket, under steady traffic, never ending the channel), a
  * spawned rivet-executor noticing its parent's end with no watchdog
  * thread — while its main thread runs JIT'd code and while exit handlers
- * run — and a spawned executor destroyed before or after first use,
- * asked to exit, or killed between calls, with no process left behind. */
+ * run — an idle executor sleeping between its parent checks, and a
+ * spawned executor destroyed before or after first use, asked to exit, or
+ * killed between calls, with no process left behind. */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -200,6 +202,50 @@ static void test_spawn_lifecycle(void)
     rivet_executor_destroy(ex);
 }
 
+/* Voluntary context switches of every thread of process `pid`. */
+static long context_switches(int pid)
+{
+    char dir[64];
+    snprintf(dir, sizeof(dir), "/proc/%d/task", pid);
+    DIR *d = opendir(dir);
+    long total = 0;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[512], line[128];
+        snprintf(path, sizeof(path), "%s/%s/status", dir, e->d_name);
+        FILE *f = fopen(path, "r");
+        while (f && fgets(line, sizeof(line), f))
+            if (strncmp(line, "voluntary_ctxt_switches:", 24) == 0)
+                total += atol(line + 24);
+        if (f)
+            fclose(f);
+    }
+    if (d)
+        closedir(d);
+    return total;
+}
+
+/* An idle executor sleeps: its threads wake for the parent check (every
+ * 200 ms), not every millisecond. */
+static void test_idle_executor_sleeps(void)
+{
+    rivet_executor *ex = spawn_built_executor();
+    if (!ex)
+        return;
+    int pid = 0;
+    CHECK_OK(rv_executor_run_function(ex, lookup(ex, "getpid"), &pid));
+    CHECK(lookup(ex, "getppid") != 0); /* a quick call after a blocking one */
+    sleep_ms(50);
+    long before = context_switches(pid);
+    sleep_ms(1000);
+    long woke = context_switches(pid) - before;
+    CHECK(before > 0 && woke < 50);
+    if (woke >= 50)
+        fprintf(stderr, "  idle executor woke %ld times in a second\n", woke);
+    rivet_executor_destroy(ex);
+}
+
 /* ------------------------------------------- the executor's parent ends */
 
 typedef struct blocked_call {
@@ -328,6 +374,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     test_channel_tick();
     test_spawn_lifecycle();
+    test_idle_executor_sleeps();
     test_parent_ends_while_busy();
     return check_report("test_executor_lifecycle");
 }
