@@ -219,8 +219,9 @@ typedef struct rivet_serve_options {
  * table; docs/wire-protocol.md), attach, and answer calls until the
  * controller hangs up or the connection fails; then detach at once.
  *
- * Frames are read on a thread of serve's own; wrappers run there inline,
- * except blocking ones (JIT'd code: initialize's constructors, run_main),
+ * Frames are read by the calling thread while it is idle and by a thread
+ * of serve's own while it runs JIT'd code; wrappers run inline on
+ * whichever reads, except blocking ones (JIT'd code: initialize's constructors, run_main),
  * which run on the calling thread when it is free — so constructors, main
  * and destructors share one thread, as in a native program — and on a
  * fresh thread otherwise. Serve returns once the connection has ended and

@@ -27,6 +27,10 @@ enum {
     /* Ask the kernel for an address in the low 2 GiB (MAP_32BIT) where that
      * exists; the caller still checks the result. */
     RV_SYS_MAP_LOW = 2,
+    /* Without EXACT: start on a 2 MiB boundary (so that transparent huge
+     * pages can back all of it), as close to `hint` as the kernel puts
+     * `size` + 2 MiB. */
+    RV_SYS_MAP_HUGE_ALIGNED = 4,
 };
 
 /* Map `size` bytes (a page multiple) of private anonymous read-write memory,

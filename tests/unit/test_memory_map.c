@@ -364,7 +364,8 @@ static void test_fork(void)
 }
 
 /* Where the system has transparent huge pages, slabs are offered to them
- * (the "hg" flag of the mapping in /proc/self/smaps). */
+ * (the "hg" flag of the mapping in /proc/self/smaps) and start on a 2 MiB
+ * boundary, so that huge pages can back them from their first byte. */
 static void test_huge_page_advice(void)
 {
     if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) != 0) {
@@ -372,22 +373,34 @@ static void test_huge_page_advice(void)
         return;
     }
     rivet_memory_map *mm = new_map();
-    uint64_t slab = 0;
+    uint64_t slab = 0, anywhere = 0, lo = 0, hi = 0;
+    /* Take the page where the near slab is first asked for, so that the
+     * kernel places it somewhere of its own choosing. */
+    void *taken = MAP_FAILED;
+    if (rv_sys_library_span(&lo, &hi))
+        taken = mmap((void *)(uintptr_t)((lo - (8u << 20)) & ~(uint64_t)((2u << 20) - 1)),
+                     PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                     -1, 0);
     CHECK_OK(rivet_memory_map_reserve(mm, 8u << 20, RIVET_PLACE_NEAR_LIBRARIES, &slab));
+    CHECK_OK(rivet_memory_map_reserve(mm, 4u << 20, RIVET_PLACE_ANYWHERE, &anywhere));
+    /* on 2 MiB boundaries, wherever the kernel put them */
+    CHECK(slab % (2u << 20) == 0 && anywhere % (2u << 20) == 0);
     FILE *f = fopen("/proc/self/smaps", "r");
     char line[512];
     bool inside = false, advised = false;
     while (f && fgets(line, sizeof(line), f)) {
-        unsigned long lo, hi;
-        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, ' ') &&
+        unsigned long from, to;
+        if (sscanf(line, "%lx-%lx ", &from, &to) == 2 && strchr(line, ' ') &&
             line[strspn(line, "0123456789abcdef")] == '-')
-            inside = slab >= lo && slab < hi;
+            inside = slab >= from && slab < to;
         else if (inside && strncmp(line, "VmFlags:", 8) == 0)
             advised = strstr(line, " hg") != NULL;
     }
     if (f)
         fclose(f);
     CHECK(advised);
+    if (taken != MAP_FAILED)
+        munmap(taken, PAGE);
     destroy_map(mm);
 }
 

@@ -35,10 +35,28 @@ static int map_flags(unsigned flags)
     return f;
 }
 
+enum { HUGE_PAGE = 2u << 20 };
+
+/* Of a mapping of size + HUGE_PAGE bytes at p, keep the `size` bytes that
+ * start on the first 2 MiB boundary and unmap the rest. */
+static uint64_t trim_to_huge_boundary(void *p, uint64_t size)
+{
+    uint64_t at = (uint64_t)(uintptr_t)p;
+    uint64_t aligned = (at + HUGE_PAGE - 1) & ~(uint64_t)(HUGE_PAGE - 1);
+    if (aligned > at)
+        munmap(p, (size_t)(aligned - at));
+    if (aligned < at + HUGE_PAGE)
+        munmap((void *)(uintptr_t)(aligned + size), (size_t)(at + HUGE_PAGE - aligned));
+    return aligned;
+}
+
 rivet_error *rv_sys_map(uint64_t hint, uint64_t size, unsigned flags,
                         uint64_t *addr)
 {
-    void *p = mmap((void *)(uintptr_t)hint, (size_t)size,
+    /* aligned: map a huge page more, then trim both ends */
+    uint64_t slack = (flags & RV_SYS_MAP_HUGE_ALIGNED) && !(flags & RV_SYS_MAP_EXACT)
+                         ? HUGE_PAGE : 0;
+    void *p = mmap((void *)(uintptr_t)hint, (size_t)(size + slack),
                    PROT_READ | PROT_WRITE, map_flags(flags), -1, 0);
     if (p == MAP_FAILED) {
         if ((flags & RV_SYS_MAP_EXACT) && errno == EEXIST)
@@ -55,7 +73,7 @@ rivet_error *rv_sys_map(uint64_t hint, uint64_t size, unsigned flags,
                                   "address 0x%llx is in use",
                                   (unsigned long long)hint);
     }
-    *addr = (uint64_t)(uintptr_t)p;
+    *addr = slack ? trim_to_huge_boundary(p, size) : (uint64_t)(uintptr_t)p;
     return NULL;
 }
 
@@ -156,8 +174,6 @@ void rv_sys_leak_root(uint64_t addr, uint64_t size, bool on)
 #define MADV_HUGEPAGE 14
 #endif
 
-enum { HUGE_PAGE = 2u << 20 };
-
 /* Whole 2 MiB multiples are placed on 2 MiB boundaries and given to
  * transparent huge pages, then populated: each 2 MiB is one huge page
  * instead of 512 populated 4 KiB pages, and as cheap to unmap; a link's
@@ -165,15 +181,11 @@ enum { HUGE_PAGE = 2u << 20 };
  * the advice does nothing and the populating is as before. */
 static void *map_huge(size_t size)
 {
-    char *raw = mmap(NULL, size + HUGE_PAGE, PROT_READ | PROT_WRITE,
+    void *raw = mmap(NULL, size + HUGE_PAGE, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED)
         return NULL;
-    char *p = (char *)(((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
-    if (p > raw)
-        munmap(raw, (size_t)(p - raw));
-    if (p < raw + HUGE_PAGE)
-        munmap(p + size, (size_t)(raw + HUGE_PAGE - p));
+    void *p = (void *)(uintptr_t)trim_to_huge_boundary(raw, size);
     (void)madvise(p, size, MADV_HUGEPAGE);
     rv_sys_prefault_write((uint64_t)(uintptr_t)p, size);
     return p;
