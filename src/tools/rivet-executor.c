@@ -27,6 +27,7 @@
  * connection is taken.
  */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -149,10 +150,22 @@ static void start_parent_watch(void)
         pthread_detach(t);
 }
 
+/* The C math library, loaded as a C program linked with -lm has it: most
+ * programs use it, and a controller then finds their math functions in its
+ * first lookup instead of opening libm and looking again, two round trips
+ * later. It joins the global scope last, as the controller's own opening
+ * of it would, so every name binds as it would have. */
+static void load_libm(void)
+{
+    if (!dlopen("libm.so.6", RTLD_NOW | RTLD_GLOBAL))
+        (void)dlerror(); /* then opened on demand, or never */
+}
+
 static int serve_fd(int fd)
 {
     fcntl(fd, F_SETFD, FD_CLOEXEC); /* programs we run must not inherit it */
     parent = getppid();
+    load_libm();
     rivet_session *s;
     rivet_error *e = new_session(&s, true);
     if (e)
