@@ -248,6 +248,38 @@ static void test_bad_bytes(void) {
     rivet_jit_destroy(jit);
 }
 
+/* Links of 1 MiB or more go on a 2 MiB boundary past the slab's first
+ * 2 MiB (the part offered to huge pages); small links share the first
+ * 2 MiB, and the gap a large link leaves. */
+static void test_large_links_on_huge_pages(void) {
+    rivet_jit *jit;
+    CHECK_OK(rivet_jit_create(NULL, &jit));
+    uint64_t small1 = 0, large = 0, small2 = 0;
+    CHECK_OK(rivet_jit_add_file(jit, compile("small1", "int small_one(void) { return 1; }\n")));
+    CHECK_OK(rivet_jit_link(jit, NULL));
+    CHECK_OK(rivet_jit_add_file(jit, compile("large",
+        "char large_data[1200000] = {5};\n"
+        "int large_one(void) { return large_data[0] + large_data[1199999]; }\n")));
+    CHECK_OK(rivet_jit_link(jit, NULL));
+    CHECK_OK(rivet_jit_add_file(jit, compile("small2", "int small_two(void) { return 2; }\n")));
+    CHECK_OK(rivet_jit_link(jit, NULL));
+    CHECK_OK(rivet_jit_lookup(jit, "small_one", &small1));
+    CHECK_OK(rivet_jit_lookup(jit, "large_one", &large));
+    CHECK_OK(rivet_jit_lookup(jit, "small_two", &small2));
+    CHECK(jit->slabs.count == 1);
+    if (jit->slabs.count == 1) {
+        uint64_t base = ((rv_slab *)jit->slabs.items[0])->base;
+        const uint64_t huge = 2u << 20;
+        CHECK(small1 >= base && small1 < base + huge);
+        CHECK(small2 > small1 && small2 < base + huge); /* in the gap */
+        CHECK(large >= base + huge);
+        /* the link's first segment (its code) starts the 2 MiB block */
+        CHECK((large & ~(huge - 1)) >= base + huge && large - (large & ~(huge - 1)) < 4096);
+    }
+    CHECK(call(jit, "large_one") == 5 && call(jit, "small_two") == 2);
+    rivet_jit_destroy(jit);
+}
+
 /* A spawned executor on this machine has each link written straight into
  * its memory. Where the system refuses that (here a process that no
  * longer exists stands in for one this process may not write), the next
@@ -319,6 +351,7 @@ int main(void) {
     test_comdat_across_links();
     test_freed_memory_coalesces();
     test_bad_bytes();
+    test_large_links_on_huge_pages();
     test_spawned_executor_direct_writes();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -363,9 +363,29 @@ static void test_fork(void)
     destroy_map(mm);
 }
 
-/* Where the system has transparent huge pages, slabs are offered to them
- * (the "hg" flag of the mapping in /proc/self/smaps) and start on a 2 MiB
- * boundary, so that huge pages can back them from their first byte. */
+/* Whether the mapping holding addr has the "hg" flag (MADV_HUGEPAGE) in
+ * /proc/self/smaps. */
+static bool huge_page_advised(uint64_t addr)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    char line[512];
+    bool inside = false, advised = false;
+    while (f && fgets(line, sizeof(line), f)) {
+        unsigned long from, to;
+        if (sscanf(line, "%lx-%lx ", &from, &to) == 2 &&
+            line[strspn(line, "0123456789abcdef")] == '-')
+            inside = addr >= from && addr < to;
+        else if (inside && strncmp(line, "VmFlags:", 8) == 0)
+            advised = strstr(line, " hg") != NULL;
+    }
+    if (f)
+        fclose(f);
+    return advised;
+}
+
+/* Where the system has transparent huge pages, slabs past their first
+ * 2 MiB are offered to them, and slabs start on a 2 MiB boundary so that
+ * huge pages can back every whole 2 MiB of them. */
 static void test_huge_page_advice(void)
 {
     if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) != 0) {
@@ -385,20 +405,10 @@ static void test_huge_page_advice(void)
     CHECK_OK(rivet_memory_map_reserve(mm, 4u << 20, RIVET_PLACE_ANYWHERE, &anywhere));
     /* on 2 MiB boundaries, wherever the kernel put them */
     CHECK(slab % (2u << 20) == 0 && anywhere % (2u << 20) == 0);
-    FILE *f = fopen("/proc/self/smaps", "r");
-    char line[512];
-    bool inside = false, advised = false;
-    while (f && fgets(line, sizeof(line), f)) {
-        unsigned long from, to;
-        if (sscanf(line, "%lx-%lx ", &from, &to) == 2 && strchr(line, ' ') &&
-            line[strspn(line, "0123456789abcdef")] == '-')
-            inside = slab >= from && slab < to;
-        else if (inside && strncmp(line, "VmFlags:", 8) == 0)
-            advised = strstr(line, " hg") != NULL;
-    }
-    if (f)
-        fclose(f);
-    CHECK(advised);
+    /* the first 2 MiB in small pages, the rest offered to huge ones */
+    CHECK(!huge_page_advised(slab) && huge_page_advised(slab + (2u << 20)) &&
+          huge_page_advised(slab + (8u << 20) - PAGE));
+    CHECK(!huge_page_advised(anywhere) && huge_page_advised(anywhere + (2u << 20)));
     if (taken != MAP_FAILED)
         munmap(taken, PAGE);
     destroy_map(mm);

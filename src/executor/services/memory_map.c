@@ -21,6 +21,8 @@
 #include "executor/services/services.h"
 #include "sys/sys.h"
 
+enum { HUGE_PAGE = 2u << 20 };
+
 enum region_state { REGION_INITIALIZING, REGION_INITIALIZED, REGION_DEINITIALIZING };
 
 struct extent { /* page-rounded pages of one segment */
@@ -483,10 +485,13 @@ rivet_error *rivet_memory_map_deinitialize_multiple(rivet_memory_map *mm,
 
 /* ----------------------------------------------------------------- reserve */
 
-/* Slabs are offered to transparent huge pages: a link is written in one
- * pass (by the controller, here or from its own process), and a 2 MiB
- * page costs one fault where 512 small ones cost 512. Protections split
- * the mapping later without copying. */
+/* A slab past its first 2 MiB is offered to transparent huge pages: a
+ * large link is written in one pass (by the controller, here or from its
+ * own process), and a 2 MiB page costs one fault where 512 small ones cost
+ * 512. The first 2 MiB keeps small pages, so a small link does not cost a
+ * whole huge page to zero. Protections split the mapping later without
+ * copying. rivet's controller places links of 1 MiB or more on a 2 MiB
+ * boundary past the first 2 MiB (link/memory.c). */
 rivet_error *rivet_memory_map_reserve(rivet_memory_map *mm, uint64_t size,
                                       rivet_placement placement, uint64_t *addr)
 {
@@ -502,7 +507,9 @@ rivet_error *rivet_memory_map_reserve(rivet_memory_map *mm, uint64_t size,
     if (e)
         goto free_slab;
     sl->size = size;
-    rv_sys_advise_huge_pages(sl->addr, size);
+    uint64_t huge_from = round_up(sl->addr + HUGE_PAGE, HUGE_PAGE);
+    if (huge_from < sl->addr + size)
+        rv_sys_advise_huge_pages(huge_from, sl->addr + size - huge_from);
     mtx_lock(&mm->lock);
     bool ok = grow((void **)&mm->slabs, &mm->slab_capacity, mm->slab_count,
                    sizeof(*mm->slabs));
