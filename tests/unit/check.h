@@ -8,9 +8,13 @@
 #define RIVET_TESTS_CHECK_H
 
 #include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rivet/error.h"
@@ -90,6 +94,35 @@ static inline char *check_built_executor(void)
         return NULL;
     }
     return path;
+}
+
+/* Reap `pid` if it ends within timeout_ms (polled every 5 ms): true, with
+ * its wait status; *took_ms is the time waited either way. */
+static inline bool check_reap_within(pid_t pid, int timeout_ms, int *status,
+                                     double *took_ms)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid_t done = 0;
+    for (;;) {
+        done = pid > 0 ? waitpid(pid, status, WNOHANG) : -1;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        *took_ms = (t.tv_sec - t0.tv_sec) * 1e3 + (t.tv_nsec - t0.tv_nsec) / 1e6;
+        if (done != 0 || *took_ms >= timeout_ms)
+            break;
+        struct timespec nap = {0, 5 * 1000000L};
+        nanosleep(&nap, NULL);
+    }
+    return pid > 0 && done == pid;
+}
+
+/* SIGKILL `pid` (if any) and reap it. */
+static inline void check_kill(pid_t pid)
+{
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
 }
 
 #endif

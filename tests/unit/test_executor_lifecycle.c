@@ -345,25 +345,17 @@ static void test_parent_ends_while_busy(void)
     for (int in_exit = 0; in_exit < 2; in_exit++) {
         int pids[2];
         busy_orphan(path, in_exit, pids);
-        double t0 = now_ms();
         int status = 0;
-        pid_t done = 0;
-        while (pids[0] > 0 && (done = waitpid(pids[0], &status, WNOHANG)) == 0 &&
-               now_ms() - t0 < 2000)
-            sleep_ms(5);
-        double took = now_ms() - t0;
-        CHECK(done == pids[0] && WIFEXITED(status) && WEXITSTATUS(status) == 1);
+        double took = 0;
+        bool reaped = check_reap_within(pids[0], 2000, &status, &took);
+        CHECK(reaped && WIFEXITED(status) && WEXITSTATUS(status) == 1);
         CHECK(took < 1000);
-        if (pids[0] > 0 && done != pids[0]) {
+        if (!reaped) {
             fprintf(stderr, "  executor still running %s\n",
                     in_exit ? "exit handlers" : "JIT'd code");
-            kill(pids[0], SIGKILL);
-            waitpid(pids[0], NULL, 0);
+            check_kill(pids[0]);
         }
-        if (pids[1] > 0) {
-            kill(pids[1], SIGKILL);
-            waitpid(pids[1], NULL, 0);
-        }
+        check_kill(pids[1]);
     }
     prctl(PR_SET_CHILD_SUBREAPER, 0);
     free(path);

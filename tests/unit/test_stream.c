@@ -792,25 +792,14 @@ static void test_spawn_parent(void)
     CHECK(read(report[0], pids, sizeof(pids)) == sizeof(pids));
     close(report[0]);
     waitpid(controller, NULL, 0);
-    double t0 = now_ms();
     int status = 0;
-    pid_t done = 0;
-    while (pids[0] > 0 && (done = waitpid(pids[0], &status, WNOHANG)) == 0 &&
-           now_ms() - t0 < 2000) {
-        struct timespec ts = {0, 5 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    double took = now_ms() - t0;
-    CHECK(done == pids[0] && WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    double took = 0;
+    bool reaped = check_reap_within(pids[0], 2000, &status, &took);
+    CHECK(reaped && WIFEXITED(status) && WEXITSTATUS(status) == 1);
     CHECK(took < 1000);
-    if (pids[0] > 0 && done != pids[0]) {
-        kill(pids[0], SIGKILL);
-        waitpid(pids[0], NULL, 0);
-    }
-    if (pids[1] > 0) {
-        kill(pids[1], SIGKILL);
-        waitpid(pids[1], NULL, 0);
-    }
+    if (!reaped)
+        check_kill(pids[0]);
+    check_kill(pids[1]);
     prctl(PR_SET_CHILD_SUBREAPER, 0);
     free(path);
 }
