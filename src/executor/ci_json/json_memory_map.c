@@ -10,14 +10,17 @@
  *     {"instance": N, "size": N, "placement": N}          -> {"value": ADDR}
  *   rivet_memory_map_initialize_json
  *     {"instance": N, "segments": [{"addr": N, "size": N, "prot": N,
- *                                   "content": "HEX"}, ...]} -> {"value": ADDR}
+ *                                   "content": "HEX"}, ...],
+ *      "actions": [{"finalize": {"fn": N, "arg": "HEX"},
+ *                   "dealloc": {"fn": N, "arg": "HEX"}}, ...]}
+ *                                                          -> {"value": ADDR}
  *   rivet_memory_map_deinitialize_multiple_json  {"instance": N, "addrs": [N, ...]} -> {}
  *   rivet_memory_map_release_multiple_json       {"instance": N, "addrs": [N, ...]} -> {}
  *
  * Failures answer {"error": "MESSAGE"}. Numbers are unsigned decimal
  * integers (exact to 64 bits); keys may come in any order; unknown keys
- * are refused. Allocation actions are an SPS-interface feature: a JSON
- * initialize carries none.
+ * are refused. "actions" is optional, and so is either half of a pair
+ * (missing: fn 0, nothing runs); they mean what the SPS interface's do.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +29,8 @@
 #include "executor/ci/ci.h"
 
 #define MAX_ITEMS 4096
+#define MAX_SEGMENTS 16
+#define MAX_ACTIONS 256
 
 /* ------------------------------------------------------- a small reader */
 
@@ -220,35 +225,84 @@ static int hex_digit(char c)
          : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* {"addr": N, "size": N, "prot": N, "content": "HEX"}; content decoded
- * into a malloc'd buffer the caller frees. */
+/* A hex string decoded into a malloc'd buffer (the caller frees it, also
+ * when false is returned). */
+static bool get_hex(json *j, unsigned char **bytes, size_t *size)
+{
+    const char *hex;
+    size_t n;
+    if (!get_string(j, &hex, &n) || n % 2)
+        return j->bad = true, false;
+    *bytes = malloc(n / 2 + 1);
+    if (!*bytes)
+        return j->bad = true, false;
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            j->bad = true;
+        (*bytes)[i] = (unsigned char)(hi << 4 | lo);
+    }
+    *size = n / 2;
+    return !j->bad;
+}
+
+/* {"addr": N, "size": N, "prot": N, "content": "HEX"}; the content is a
+ * malloc'd buffer the caller frees. */
 static bool get_segment(json *j, rivet_segment *seg)
 {
-    const char *k, *hex = NULL;
-    size_t n, hex_size = 0;
+    const char *k;
+    size_t n;
     uint64_t prot = 0;
     bool first = true;
     while (next_key(j, &first, &k, &n)) {
         if (key_is(k, n, "addr")) get_u64(j, &seg->addr);
         else if (key_is(k, n, "size")) get_u64(j, &seg->size);
         else if (key_is(k, n, "prot")) get_u64(j, &prot);
-        else if (key_is(k, n, "content")) get_string(j, &hex, &hex_size);
+        else if (key_is(k, n, "content") && !seg->content) {
+            unsigned char *bytes = NULL;
+            get_hex(j, &bytes, &n);
+            seg->content = bytes;
+            seg->content_size = n;
+        } else j->bad = true;
+    }
+    if (prot > 0xff)
+        j->bad = true;
+    seg->prot = (uint8_t)prot;
+    return !j->bad;
+}
+
+/* {"fn": N, "arg": "HEX"}; the argument is a malloc'd buffer the caller
+ * frees. */
+static bool get_action_call(json *j, rivet_action_call *c)
+{
+    const char *k;
+    size_t n;
+    bool first = true;
+    while (next_key(j, &first, &k, &n)) {
+        if (key_is(k, n, "fn")) {
+            get_u64(j, &c->fn);
+        } else if (key_is(k, n, "arg") && !c->arg) {
+            unsigned char *bytes = NULL;
+            get_hex(j, &bytes, &c->arg_size);
+            c->arg = (const char *)bytes;
+        } else {
+            j->bad = true;
+        }
+    }
+    return !j->bad;
+}
+
+/* {"finalize": CALL, "dealloc": CALL} */
+static bool get_action_pair(json *j, rivet_action_pair *p)
+{
+    const char *k;
+    size_t n;
+    bool first = true;
+    while (next_key(j, &first, &k, &n)) {
+        if (key_is(k, n, "finalize")) get_action_call(j, &p->finalize);
+        else if (key_is(k, n, "dealloc")) get_action_call(j, &p->dealloc);
         else j->bad = true;
     }
-    if (j->bad || prot > 0xff || hex_size % 2)
-        return j->bad = true, false;
-    seg->prot = (uint8_t)prot;
-    unsigned char *bytes = malloc(hex_size / 2 + 1);
-    if (!bytes)
-        return j->bad = true, false;
-    for (size_t i = 0; i < hex_size / 2; i++) {
-        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            j->bad = true;
-        bytes[i] = (unsigned char)(hi << 4 | lo);
-    }
-    seg->content = bytes;
-    seg->content_size = hex_size / 2;
     return !j->bad;
 }
 
@@ -257,32 +311,45 @@ static void initialize_json(rivet_session *s, uint64_t call_id,
                             const char *arg, size_t arg_size)
 {
     json j = {arg, arg + arg_size, false};
-    rivet_segment segs[16];
-    size_t count = 0;
+    rivet_segment *segs = calloc(MAX_SEGMENTS, sizeof(*segs));
+    rivet_action_pair *actions = calloc(MAX_ACTIONS, sizeof(*actions));
+    size_t count = 0, action_count = 0;
     uint64_t inst = 0, region = 0;
     const char *k;
     size_t n;
     bool first = true;
-    memset(segs, 0, sizeof(segs));
-    while (next_key(&j, &first, &k, &n)) {
+    if (!segs || !actions)
+        j.bad = true;
+    while (!j.bad && next_key(&j, &first, &k, &n)) {
+        bool first_el = true;
         if (key_is(k, n, "instance")) {
             get_u64(&j, &inst);
         } else if (key_is(k, n, "segments")) {
-            bool first_el = true;
             while (next_element(&j, &first_el))
-                if (count >= 16 || !get_segment(&j, &segs[count++]))
+                if (count >= MAX_SEGMENTS || !get_segment(&j, &segs[count++]))
+                    j.bad = true;
+        } else if (key_is(k, n, "actions")) {
+            while (next_element(&j, &first_el))
+                if (action_count >= MAX_ACTIONS ||
+                    !get_action_pair(&j, &actions[action_count++]))
                     j.bad = true;
         } else {
             j.bad = true;
         }
     }
-    rivet_initialize_request req = {segs, count, NULL, 0};
+    rivet_initialize_request req = {segs, count, actions, action_count};
     rivet_error *e = finished(&j) ? NULL : malformed("initialize");
     rivet_memory_map *mm = e ? NULL : instance(s, inst, "initialize", &e);
     if (mm)
         e = rivet_memory_map_initialize(mm, &req, &region);
-    for (size_t i = 0; i < count; i++)
+    for (size_t i = 0; segs && i < count; i++)
         free((void *)segs[i].content);
+    for (size_t i = 0; actions && i < action_count; i++) {
+        free((void *)actions[i].finalize.arg);
+        free((void *)actions[i].dealloc.arg);
+    }
+    free(segs);
+    free(actions);
     answer(ret, ctx, call_id, e, true, region);
 }
 
