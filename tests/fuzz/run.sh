@@ -11,11 +11,13 @@
 #   fuzz_eh_frame  the .eh_frame re-encoding for functions at a 4 GiB
 #              boundary on sections at addresses the input chooses (seeded
 #              with a few compiler-shaped sections)
+#   fuzz_json  the memory map's JSON controller interface on arbitrary
+#              requests (seeded with one request of each kind)
 #
 # Closes with "fuzz: N passed, M failed" (one per target). The corpus is kept
 # in OUTDIR/corpus-* between runs; a crash leaves OUTDIR/crash-* and prints
 # how to reproduce it. FUZZ_ELF_SECONDS / FUZZ_SPS_SECONDS / FUZZ_FRAME_SECONDS
-# / FUZZ_EH_FRAME_SECONDS change the times.
+# / FUZZ_EH_FRAME_SECONDS / FUZZ_JSON_SECONDS change the times.
 set -u
 out=${1:-build-fuzz}
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,10 +27,11 @@ elf_seconds=${FUZZ_ELF_SECONDS:-30}
 sps_seconds=${FUZZ_SPS_SECONDS:-10}
 frame_seconds=${FUZZ_FRAME_SECONDS:-10}
 eh_frame_seconds=${FUZZ_EH_FRAME_SECONDS:-10}
+json_seconds=${FUZZ_JSON_SECONDS:-10}
 
 fail_all() {
     echo "fuzz: $1"
-    echo "fuzz: 0 passed, 4 failed"
+    echo "fuzz: 0 passed, 5 failed"
     exit 1
 }
 command -v "$clang" >/dev/null 2>&1 || fail_all "$clang not found (run scripts/install-deps.sh)"
@@ -70,7 +73,7 @@ if [ -n "$todo" ]; then
 fi
 mv "$out/.stamp.new" "$out/.stamp"
 
-for t in fuzz_elf fuzz_sps fuzz_frame fuzz_eh_frame; do
+for t in fuzz_elf fuzz_sps fuzz_frame fuzz_eh_frame fuzz_json; do
     # shellcheck disable=SC2086
     "$clang" $cflags -fsanitize=fuzzer "$root/tests/fuzz/$t.c" $objs \
         -pie -rdynamic -ldl -lpthread -o "$out/$t" || fail_all "$t build failed"
@@ -159,6 +162,14 @@ printf "$base"'\024\000\000\000\000\000\000\000\001zR\000\001x\020\001\033\014\0
 printf "$base$zplr_cie"'\034\000\000\000\044\000\000\000\030\000\000\000\100\000\000\000\004\317\020\000\000'"$insns" >"$eseeds/hidden-zplr"
 printf "$base$zplr_cie"'\034\000\000\000\044\000\000\000X\000\000\000\100\000\000\000\004\317\020\000\000'"$insns" >"$eseeds/plain-zplr"
 run_target fuzz_eh_frame "$eh_frame_seconds" 4096 "$eseeds"
+# seeds for fuzz_json: one request of each kind ("@" the instance, "$" a slab)
+jseeds=$out/seeds-json
+mkdir -p "$jseeds"
+printf '\000{"instance": @, "size": 8192, "placement": 1}' >"$jseeds/reserve"
+printf '\001{"instance": @, "segments": [{"addr": $, "size": 4096, "prot": 5, "content": "c3"}], "actions": [{"dealloc": {"arg": "00"}}]}' >"$jseeds/initialize"
+printf '\002{"instance": @, "addrs": [$, 1]}' >"$jseeds/deinitialize"
+printf '\003{"instance": @, "addrs": [$]}' >"$jseeds/release"
+run_target fuzz_json "$json_seconds" 4096 "$jseeds"
 
 echo "fuzz: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

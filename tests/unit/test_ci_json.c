@@ -138,6 +138,9 @@ int main(void)
     CHECK(strstr(call("rivet_memory_map_initialize_json",
                       "{\"instance\": %llu, \"segments\": [{\"content\": \"6\"}]}", inst),
                  "malformed JSON"));
+    CHECK(strstr(call("rivet_memory_map_initialize_json",
+                      "{\"instance\": %llu, \"segments\": [{\"content\": \"zz\"}]}", inst),
+                 "malformed JSON"));
     CHECK(strstr(call("rivet_memory_map_initialize_json", "[1, 2"), "malformed JSON"));
     CHECK(strstr(call("rivet_memory_map_release_multiple_json",
                       "{\"instance\": %llu, \"addrs\": [1,]}", inst), "malformed JSON"));

@@ -239,7 +239,7 @@ static bool get_hex(json *j, unsigned char **bytes, size_t *size)
     for (size_t i = 0; i < n / 2; i++) {
         int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
-            j->bad = true;
+            return j->bad = true, false;
         (*bytes)[i] = (unsigned char)(hi << 4 | lo);
     }
     *size = n / 2;
