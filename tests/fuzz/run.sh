@@ -13,11 +13,14 @@
 #              with a few compiler-shaped sections)
 #   fuzz_json  the memory map's JSON controller interface on arbitrary
 #              requests (seeded with one request of each kind)
+#   fuzz_ci    the SPS controller interface's request decoders (memory map,
+#              dylib lookup, symbol info, TLS) on arbitrary payloads
 #
 # Closes with "fuzz: N passed, M failed" (one per target). The corpus is kept
 # in OUTDIR/corpus-* between runs; a crash leaves OUTDIR/crash-* and prints
 # how to reproduce it. FUZZ_ELF_SECONDS / FUZZ_SPS_SECONDS / FUZZ_FRAME_SECONDS
-# / FUZZ_EH_FRAME_SECONDS / FUZZ_JSON_SECONDS change the times.
+# / FUZZ_EH_FRAME_SECONDS / FUZZ_JSON_SECONDS / FUZZ_CI_SECONDS change the
+# times.
 set -u
 out=${1:-build-fuzz}
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -28,10 +31,11 @@ sps_seconds=${FUZZ_SPS_SECONDS:-10}
 frame_seconds=${FUZZ_FRAME_SECONDS:-10}
 eh_frame_seconds=${FUZZ_EH_FRAME_SECONDS:-10}
 json_seconds=${FUZZ_JSON_SECONDS:-10}
+ci_seconds=${FUZZ_CI_SECONDS:-10}
 
 fail_all() {
     echo "fuzz: $1"
-    echo "fuzz: 0 passed, 5 failed"
+    echo "fuzz: 0 passed, 6 failed"
     exit 1
 }
 command -v "$clang" >/dev/null 2>&1 || fail_all "$clang not found (run scripts/install-deps.sh)"
@@ -73,7 +77,7 @@ if [ -n "$todo" ]; then
 fi
 mv "$out/.stamp.new" "$out/.stamp"
 
-for t in fuzz_elf fuzz_sps fuzz_frame fuzz_eh_frame fuzz_json; do
+for t in fuzz_elf fuzz_sps fuzz_frame fuzz_eh_frame fuzz_json fuzz_ci; do
     # shellcheck disable=SC2086
     "$clang" $cflags -fsanitize=fuzzer "$root/tests/fuzz/$t.c" $objs \
         -pie -rdynamic -ldl -lpthread -o "$out/$t" || fail_all "$t build failed"
@@ -170,6 +174,18 @@ printf '\001{"instance": @, "segments": [{"addr": $, "size": 4096, "prot": 5, "c
 printf '\002{"instance": @, "addrs": [$, 1]}' >"$jseeds/deinitialize"
 printf '\003{"instance": @, "addrs": [$]}' >"$jseeds/release"
 run_target fuzz_json "$json_seconds" 4096 "$jseeds"
+# seeds for fuzz_ci: reserve, initialize (one segment, one action pair),
+# deinitialize and release of the input's slab ("@" x8 the instance, "$" x8
+# the slab; numbers little-endian)
+cseeds=$out/seeds-ci
+mkdir -p "$cseeds"
+inst='@@@@@@@@' slab='$$$$$$$$' one='\001\000\000\000\000\000\000\000'
+printf '\000'"$inst"'\000\040\000\000\000\000\000\000\001' >"$cseeds/reserve"
+printf '\001'"$inst$one"'\001\000'"$slab"'\000\020\000\000\000\000\000\000\003\000\000\000\000\000\000\000abc'"$one"'\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000' >"$cseeds/initialize"
+printf '\002'"$inst$one$slab" >"$cseeds/deinitialize"
+printf '\003'"$inst$one$slab" >"$cseeds/release"
+printf '\004'"$inst"'\000\000\000\000\000\000\000\000'"$one"'\004\000\000\000\000\000\000\000puts' >"$cseeds/lookup"
+run_target fuzz_ci "$ci_seconds" 4096 "$cseeds"
 
 echo "fuzz: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -182,6 +182,14 @@ static void test_refused_requests(void)
     uint64_t slab = 0, other = 0, region = 0;
     CHECK_OK(rivet_memory_map_reserve(mm, 4 * PAGE, RIVET_PLACE_ANYWHERE, &slab));
     CHECK_OK(rivet_memory_map_reserve(mm, 4 * PAGE, RIVET_PLACE_ANYWHERE, &other));
+    /* a size no mapping can have, however it is placed (fuzz_ci found this
+     * "reserved" through a wrapped size, with a release that then failed) */
+    uint64_t huge = 0;
+    CHECK_FAILS(rivet_memory_map_reserve(mm, 0xffffffffffff4040ull, RIVET_PLACE_ANYWHERE,
+                                         &huge), RIVET_ERR_NOMEM);
+    CHECK_FAILS(rivet_memory_map_reserve(mm, 0xffffffffffff4040ull,
+                                         RIVET_PLACE_NEAR_LIBRARIES, &huge), RIVET_ERR_RANGE);
+    CHECK(huge == 0);
     rivet_segment seg = {slab, PAGE, "x", 1, RIVET_PROT_READ, false};
     rivet_initialize_request req = {&seg, 1, NULL, 0};
     CHECK_OK(rivet_memory_map_initialize(mm, &req, &region));

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <link.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
@@ -56,6 +57,9 @@ rivet_error *rv_sys_map(uint64_t hint, uint64_t size, unsigned flags,
     /* aligned: map a huge page more, then trim both ends */
     uint64_t slack = (flags & RV_SYS_MAP_HUGE_ALIGNED) && !(flags & RV_SYS_MAP_EXACT)
                          ? HUGE_PAGE : 0;
+    if (size > SIZE_MAX - slack) /* no such mapping, and size + slack would wrap */
+        return rivet_error_from_errno(ENOMEM, "mmap of 0x%llx bytes",
+                                      (unsigned long long)size);
     void *p = mmap((void *)(uintptr_t)hint, (size_t)(size + slack),
                    PROT_READ | PROT_WRITE, map_flags(flags), -1, 0);
     if (p == MAP_FAILED) {
