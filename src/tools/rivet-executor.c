@@ -263,6 +263,7 @@ static int serve_listen(char *addr, bool any, bool once)
     int lfd = open_listener(addr, any);
     if (lfd < 0)
         return 1;
+    load_libm();
     do {
         int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0) {

@@ -663,6 +663,51 @@ static void test_spawn_direct_write(void)
     rivet_error_free(e);
 }
 
+/* A listening rivet-executor has libm loaded too: a controller reaching it
+ * over TCP finds a math name by its first lookup in the process. */
+static void test_listening_executor_has_libm(void)
+{
+    char *path = check_built_executor();
+    if (!path)
+        return;
+    int err[2];
+    CHECK(pipe(err) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(err[1], 2);
+        close(err[0]);
+        close(err[1]);
+        execl(path, "rivet-executor", "--listen", "127.0.0.1:0", "--once", (char *)NULL);
+        _exit(127);
+    }
+    free(path);
+    close(err[1]);
+    char line[256] = "";
+    FILE *f = fdopen(err[0], "r");
+    unsigned port = 0;
+    while (f && fgets(line, sizeof(line), f) &&
+           sscanf(line, "rivet-executor: listening on %*s port %u", &port) != 1)
+        ;
+    CHECK(port != 0);
+    rivet_executor *ex = NULL;
+    if (port)
+        CHECK_OK(rivet_executor_connect_tcp("127.0.0.1", (uint16_t)port, &ex));
+    if (ex) {
+        const char *math[] = {"cos"};
+        uint64_t found = 0;
+        CHECK_OK(rv_executor_lookup_symbols(ex, math, 1, &found));
+        CHECK(found != 0);
+        rivet_executor_destroy(ex); /* --once: the executor ends with us */
+    } else {
+        kill(pid, SIGKILL);
+    }
+    int status = 0;
+    double took = 0;
+    CHECK(check_reap_within(pid, 5000, &status, &took) && WIFEXITED(status));
+    if (f)
+        fclose(f);
+}
+
 /* Spawning does not wait for the child: it starts while the controller
  * goes on, and a child that cannot start is reported by the first use,
  * to every later use too, with no process left behind. */
@@ -816,6 +861,7 @@ int main(void)
     test_spawned_child_killed();
     test_spawn_deferred();
     test_spawn_direct_write();
+    test_listening_executor_has_libm();
     test_spawn_parent();
     return check_report("test_stream");
 }
