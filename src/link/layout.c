@@ -171,12 +171,11 @@ static void rebase(rivet_link *l) {
 }
 
 /* Working memory of a link built apart from its target. A large one is
- * rounded to whole 2 MiB huge pages (rv_sys_alloc_pages), which populate
- * several times faster than small pages; below 1 MiB the rounding would
- * cost more than it saves. */
+ * rounded to whole huge pages (rv_sys_alloc_pages), which populate several
+ * times faster than small pages; for a small one the rounding would cost
+ * more than it saves. */
 static size_t working_memory_size(uint64_t size, uint64_t page) {
-    const uint64_t huge = 2u << 20;
-    return (size_t)(size >= huge / 2 ? align_up(size, huge) : align_up(size, page));
+    return (size_t)align_up(size, rv_memory_is_large(size) ? RV_SYS_HUGE_PAGE : page);
 }
 
 static rivet_error *prepare_working_memory(rivet_link *l) {

@@ -185,6 +185,8 @@ rivet_error *rv_memory_allocate(rivet_jit *jit, uint64_t size,
                                 rivet_placement placement, rv_slab **slab,
                                 uint64_t *addr);
 void rv_memory_free(rv_slab *slab, uint64_t addr, uint64_t size);
+/* A link of 1 MiB or more: placed on, and built in, whole huge pages. */
+bool rv_memory_is_large(uint64_t size);
 /* Ask a connected executor for its first near slab without waiting
  * (nothing happens in-process or once there are slabs), and collect the
  * answer into jit->slabs; a failure is dropped, since the reservation a

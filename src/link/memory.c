@@ -16,7 +16,7 @@
 enum {
     SLAB_SIZE_NEAR = 1u << 30,  /* near the host's libraries */
     SLAB_SIZE_LOW = 256u << 20, /* below 2 GiB: address space is scarcer */
-    HUGE_PAGE = 2u << 20,
+    HUGE_PAGE = RV_SYS_HUGE_PAGE, /* shorter */
 };
 
 /* Links of 1 MiB or more start on a 2 MiB boundary past their slab's first
@@ -24,7 +24,7 @@ enum {
  * (rivet_memory_map_reserve): writing one then costs a fault per 2 MiB.
  * Smaller links share the small pages of the first 2 MiB (and of the gaps
  * large ones leave), so a small link never costs a whole huge page. */
-static bool is_large(uint64_t size) { return size >= HUGE_PAGE / 2; }
+bool rv_memory_is_large(uint64_t size) { return size >= HUGE_PAGE / 2; }
 
 static bool take_free_range(rv_slab *s, uint64_t size, uint64_t *addr) {
     for (size_t i = 0; i < s->free_ranges.count; i++) {
@@ -44,10 +44,10 @@ static bool take_free_range(rv_slab *s, uint64_t size, uint64_t *addr) {
 }
 
 static bool take_from_slab(rv_slab *s, uint64_t size, uint64_t *addr) {
-    if (!is_large(size) && take_free_range(s, size, addr))
+    if (!rv_memory_is_large(size) && take_free_range(s, size, addr))
         return true;
     uint64_t bump = s->base + s->used, at = bump;
-    if (is_large(size)) {
+    if (rv_memory_is_large(size)) {
         if (at < s->base + HUGE_PAGE)
             at = s->base + HUGE_PAGE;
         at = (at + HUGE_PAGE - 1) & ~(uint64_t)(HUGE_PAGE - 1);
@@ -80,7 +80,7 @@ static rivet_error *add_slab(rivet_jit *jit, uint64_t base, uint64_t size,
 static rivet_error *reserve_slab(rivet_jit *jit, uint64_t size,
                                  rivet_placement where, rv_slab **out) {
     uint64_t want = where == RIVET_PLACE_LOW_2G ? SLAB_SIZE_LOW : SLAB_SIZE_NEAR;
-    uint64_t need = is_large(size) ? size + 2 * HUGE_PAGE : size; /* see above */
+    uint64_t need = rv_memory_is_large(size) ? size + 2 * HUGE_PAGE : size; /* see above */
     if (need > want)
         want = (need + jit->page_size - 1) & ~(jit->page_size - 1);
     rivet_executor *ex = jit->executor;

@@ -20,6 +20,9 @@
 
 uint64_t rv_sys_page_size(void);
 
+/* The transparent huge page size rivet plans with (x86-64: 2 MiB). */
+enum { RV_SYS_HUGE_PAGE = 2u << 20 };
+
 enum {
     /* Map exactly at `hint` or fail with RIVET_ERR_NOT_FOUND (never replaces
      * an existing mapping). */

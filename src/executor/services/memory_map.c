@@ -21,8 +21,6 @@
 #include "executor/services/services.h"
 #include "sys/sys.h"
 
-enum { HUGE_PAGE = 2u << 20 };
-
 enum region_state { REGION_INITIALIZING, REGION_INITIALIZED, REGION_DEINITIALIZING };
 
 struct extent { /* page-rounded pages of one segment */
@@ -507,7 +505,7 @@ rivet_error *rivet_memory_map_reserve(rivet_memory_map *mm, uint64_t size,
     if (e)
         goto free_slab;
     sl->size = size;
-    uint64_t huge_from = round_up(sl->addr + HUGE_PAGE, HUGE_PAGE);
+    uint64_t huge_from = round_up(sl->addr + RV_SYS_HUGE_PAGE, RV_SYS_HUGE_PAGE);
     if (huge_from < sl->addr + size)
         rv_sys_advise_huge_pages(huge_from, sl->addr + size - huge_from);
     mtx_lock(&mm->lock);

@@ -59,9 +59,9 @@ static rivet_error *place_near_libraries(uint64_t size, uint64_t page,
      * space right under the libraries). */
     if (lo >= size + page) {
         /* on a 2 MiB boundary, so the slab can be all huge pages */
-        uint64_t huge = (uint64_t)2 << 20, a;
-        bool big = size >= huge;
-        uint64_t hint = align_down(lo - size, big ? huge : page);
+        uint64_t a;
+        bool big = size >= RV_SYS_HUGE_PAGE;
+        uint64_t hint = align_down(lo - size, big ? RV_SYS_HUGE_PAGE : page);
         rivet_error *e = rv_sys_map(hint, size, big ? RV_SYS_MAP_HUGE_ALIGNED : 0, &a);
         if (!e && a >= floor && a <= ceiling) {
             *addr = a;
@@ -113,7 +113,7 @@ rivet_error *rv_place_slab(uint64_t size, rivet_placement placement,
     uint64_t page = rv_sys_page_size();
     switch (placement) {
     case RIVET_PLACE_ANYWHERE:
-        return rv_sys_map(0, size, size >= ((uint64_t)2 << 20) ? RV_SYS_MAP_HUGE_ALIGNED : 0,
+        return rv_sys_map(0, size, size >= RV_SYS_HUGE_PAGE ? RV_SYS_MAP_HUGE_ALIGNED : 0,
                           addr);
     case RIVET_PLACE_NEAR_LIBRARIES:
         return place_near_libraries(size, page, addr);

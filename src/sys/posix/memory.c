@@ -36,18 +36,16 @@ static int map_flags(unsigned flags)
     return f;
 }
 
-enum { HUGE_PAGE = 2u << 20 };
-
-/* Of a mapping of size + HUGE_PAGE bytes at p, keep the `size` bytes that
+/* Of a mapping of size + RV_SYS_HUGE_PAGE bytes at p, keep the `size` bytes that
  * start on the first 2 MiB boundary and unmap the rest. */
 static uint64_t trim_to_huge_boundary(void *p, uint64_t size)
 {
     uint64_t at = (uint64_t)(uintptr_t)p;
-    uint64_t aligned = (at + HUGE_PAGE - 1) & ~(uint64_t)(HUGE_PAGE - 1);
+    uint64_t aligned = (at + RV_SYS_HUGE_PAGE - 1) & ~(uint64_t)(RV_SYS_HUGE_PAGE - 1);
     if (aligned > at)
         munmap(p, (size_t)(aligned - at));
-    if (aligned < at + HUGE_PAGE)
-        munmap((void *)(uintptr_t)(aligned + size), (size_t)(at + HUGE_PAGE - aligned));
+    if (aligned < at + RV_SYS_HUGE_PAGE)
+        munmap((void *)(uintptr_t)(aligned + size), (size_t)(at + RV_SYS_HUGE_PAGE - aligned));
     return aligned;
 }
 
@@ -56,7 +54,7 @@ rivet_error *rv_sys_map(uint64_t hint, uint64_t size, unsigned flags,
 {
     /* aligned: map a huge page more, then trim both ends */
     uint64_t slack = (flags & RV_SYS_MAP_HUGE_ALIGNED) && !(flags & RV_SYS_MAP_EXACT)
-                         ? HUGE_PAGE : 0;
+                         ? RV_SYS_HUGE_PAGE : 0;
     if (size > SIZE_MAX - slack) /* no such mapping, and size + slack would wrap */
         return rivet_error_from_errno(ENOMEM, "mmap of 0x%llx bytes",
                                       (unsigned long long)size);
@@ -185,7 +183,7 @@ void rv_sys_leak_root(uint64_t addr, uint64_t size, bool on)
  * the advice does nothing and the populating is as before. */
 static void *map_huge(size_t size)
 {
-    void *raw = mmap(NULL, size + HUGE_PAGE, PROT_READ | PROT_WRITE,
+    void *raw = mmap(NULL, size + RV_SYS_HUGE_PAGE, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED)
         return NULL;
@@ -199,7 +197,7 @@ static void *map_huge(size_t size)
  * malloc'd tables), so a leak checker must scan them like the heap. */
 void *rv_sys_alloc_pages(size_t size)
 {
-    void *p = size >= HUGE_PAGE && size % HUGE_PAGE == 0 ? map_huge(size) : NULL;
+    void *p = size >= RV_SYS_HUGE_PAGE && size % RV_SYS_HUGE_PAGE == 0 ? map_huge(size) : NULL;
     if (!p) {
         p = mmap(NULL, size, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
