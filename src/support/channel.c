@@ -347,15 +347,19 @@ rivet_error *rv_channel_end_error(rv_channel *ch)
 /* After a recv that returned `got`: run on_tick if tick_ms has passed
  * since it last ran, or the socket's receive timeout (tick_ms) passed with
  * nothing to read — which is what the result says (errno kept). */
+static void run_tick(rv_channel *ch, uint64_t now)
+{
+    atomic_store(&ch->last_tick_ms, now);
+    ch->cfg.on_tick(ch->cfg.ctx);
+}
+
 static bool tick(rv_channel *ch, ssize_t got)
 {
     int err = errno;
     bool quiet = got < 0 && (err == EAGAIN || err == EWOULDBLOCK);
     uint64_t now = monotonic_ms();
-    if (quiet || now - atomic_load(&ch->last_tick_ms) >= (uint64_t)ch->cfg.tick_ms) {
-        atomic_store(&ch->last_tick_ms, now);
-        ch->cfg.on_tick(ch->cfg.ctx);
-    }
+    if (quiet || now - atomic_load(&ch->last_tick_ms) >= (uint64_t)ch->cfg.tick_ms)
+        run_tick(ch, now);
     errno = err;
     return quiet;
 }
@@ -596,10 +600,8 @@ static bool wait_readable(rv_channel *ch)
 {
     struct pollfd p = {ch->cfg.fd, POLLIN, 0};
     int r = poll(&p, 1, ch->cfg.on_tick ? ch->cfg.tick_ms : -1);
-    if (r == 0) {
-        atomic_store(&ch->last_tick_ms, monotonic_ms());
-        ch->cfg.on_tick(ch->cfg.ctx);
-    }
+    if (r == 0)
+        run_tick(ch, monotonic_ms());
     return r > 0 || (r < 0 && errno != EINTR); /* an error: the read reports it */
 }
 
