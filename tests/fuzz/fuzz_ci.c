@@ -14,19 +14,8 @@
  * is released after it. Checked: no crash or sanitizer report, exactly one
  * answer.
  */
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "rivet/rt.h"
+#include "fuzz_session.h"
 #include "rivet/sps.h"
-
-#define REQUIRE(cond) \
-    do {              \
-        if (!(cond))  \
-            __builtin_trap(); \
-    } while (0)
 
 static const struct {
     const char *name;
@@ -43,36 +32,17 @@ static const struct {
 };
 enum { WRAPPERS = sizeof wrappers / sizeof wrappers[0], INITIALIZE = 1 };
 
-static rivet_session *session;
-static rivet_memory_map *map;
 static uint64_t fns[WRAPPERS], instances[WRAPPERS];
-static int answers;
-
-static void take_answer(void *ctx, uint64_t id, rivet_wrapper_result r)
-{
-    uint64_t *reserved = ctx; /* reserve: expected<u64 slab> */
-    (void)id;
-    REQUIRE(!r.error || !r.data);
-    if (reserved && r.data && r.size == 9 && r.data[0] == 1)
-        memcpy(reserved, r.data + 1, 8);
-    free(r.data);
-    rivet_error_free(r.error);
-    answers++;
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    REQUIRE(!rivet_session_create(&session));
-    REQUIRE(!rivet_session_add_standard_services(session));
+    fuzz_session_start();
     for (size_t i = 0; i < WRAPPERS; i++) {
-        REQUIRE(rivet_session_lookup_bootstrap_symbol(session, wrappers[i].name, &fns[i]));
-        REQUIRE(rivet_session_lookup_bootstrap_symbol(session, wrappers[i].instance,
-                                                      &instances[i]));
+        fns[i] = fuzz_symbol(wrappers[i].name);
+        instances[i] = fuzz_symbol(wrappers[i].instance);
     }
-    map = rivet_memory_map_from_service(rivet_session_find_service(session, "memory_map"));
-    REQUIRE(map);
     return 0;
 }
 
@@ -124,19 +94,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     REQUIRE(arg);
     memcpy(arg, data + 1, size - 1);
     uint64_t slab = 0;
-    REQUIRE(!rivet_memory_map_reserve(map, 1 << 16, RIVET_PLACE_ANYWHERE, &slab));
+    REQUIRE(!rivet_memory_map_reserve(fuzz_map, 1 << 16, RIVET_PLACE_ANYWHERE, &slab));
     replace_all(arg, size - 1, "@@@@@@@@", instances[w]);
     replace_all(arg, size - 1, "$$$$$$$$", slab);
     uint64_t reserved = 0;
     if (w != INITIALIZE || disarm_actions(arg, size - 1)) {
-        answers = 0;
-        rivet_session_call_wrapper(session, fns[w], 1, take_answer,
-                                   w == 0 ? &reserved : NULL, arg, size - 1);
-        REQUIRE(answers == 1);
+        fuzz_answer a = fuzz_call(fns[w], arg, size - 1);
+        /* a reserve request's slab: expected<u64>, (true, ADDR) */
+        if (w == 0 && a.data && a.size == 9 && a.data[0] == 1)
+            memcpy(&reserved, a.data + 1, 8);
+        free(a.data);
     }
     free(arg);
-    rivet_error_free(rivet_memory_map_release(map, slab)); /* may be gone */
+    rivet_error_free(rivet_memory_map_release(fuzz_map, slab)); /* may be gone */
     if (reserved)
-        REQUIRE(!rivet_memory_map_release(map, reserved));
+        REQUIRE(!rivet_memory_map_release(fuzz_map, reserved));
     return 0;
 }

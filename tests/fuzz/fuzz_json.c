@@ -13,19 +13,9 @@
  * Checked: no crash or sanitizer report, and exactly one answer, either
  * bytes or an error.
  */
-#include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include "rivet/rt.h"
-
-#define REQUIRE(cond) \
-    do {              \
-        if (!(cond))  \
-            __builtin_trap(); \
-    } while (0)
+#include "fuzz_session.h"
 
 static const char *const wrappers[] = {
     "rivet_memory_map_reserve_json",
@@ -34,39 +24,16 @@ static const char *const wrappers[] = {
     "rivet_memory_map_release_multiple_json",
 };
 
-static rivet_session *session;
-static rivet_memory_map *map;
 static uint64_t instance, wrapper_fns[4];
-static int answers;
-static unsigned long long reserved; /* by a reserve request, or 0 */
-
-static void take_answer(void *ctx, uint64_t id, rivet_wrapper_result r)
-{
-    bool is_reserve = *(bool *)ctx;
-    (void)id;
-    REQUIRE(!r.error || !r.data);
-    if (is_reserve && r.data) {
-        char text[64];
-        snprintf(text, sizeof(text), "%.*s", (int)(r.size < 63 ? r.size : 63), r.data);
-        if (sscanf(text, "{\"value\": %llu}", &reserved) != 1)
-            reserved = 0;
-    }
-    free(r.data);
-    rivet_error_free(r.error);
-    answers++;
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    REQUIRE(!rivet_session_create(&session));
-    REQUIRE(!rivet_session_add_standard_services(session));
-    REQUIRE(rivet_session_lookup_bootstrap_symbol(session, "rivet_memory_map", &instance));
+    fuzz_session_start();
+    instance = fuzz_symbol("rivet_memory_map");
     for (int i = 0; i < 4; i++)
-        REQUIRE(rivet_session_lookup_bootstrap_symbol(session, wrappers[i], &wrapper_fns[i]));
-    map = rivet_memory_map_from_service(rivet_session_find_service(session, "memory_map"));
-    REQUIRE(map);
+        wrapper_fns[i] = fuzz_symbol(wrappers[i]);
     return 0;
 }
 
@@ -92,20 +59,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1 || memmem(data, size, "fn", 2))
         return 0;
     uint64_t slab = 0;
-    REQUIRE(!rivet_memory_map_reserve(map, 1 << 16, RIVET_PLACE_ANYWHERE, &slab));
+    REQUIRE(!rivet_memory_map_reserve(fuzz_map, 1 << 16, RIVET_PLACE_ANYWHERE, &slab));
     size_t n = 0;
     char *req = expand(data + 1, size - 1, instance, slab, &n);
     REQUIRE(req);
-    bool is_reserve = data[0] % 4 == 0;
-    answers = 0;
-    reserved = 0;
-    rivet_session_call_wrapper(session, wrapper_fns[data[0] % 4], 1, take_answer,
-                               &is_reserve, req, n);
-    REQUIRE(answers == 1);
+    fuzz_answer a = fuzz_call(wrapper_fns[data[0] % 4], req, n);
     free(req);
+    /* a reserve request's slab: {"value": ADDR} */
+    unsigned long long reserved = 0;
+    if (data[0] % 4 == 0 && a.data) {
+        char text[64];
+        snprintf(text, sizeof(text), "%.*s", (int)(a.size < 63 ? a.size : 63), a.data);
+        if (sscanf(text, "{\"value\": %llu}", &reserved) != 1)
+            reserved = 0;
+    }
+    free(a.data);
     /* the input may have released it already: that error is expected */
-    rivet_error_free(rivet_memory_map_release(map, slab));
+    rivet_error_free(rivet_memory_map_release(fuzz_map, slab));
     if (reserved)
-        REQUIRE(!rivet_memory_map_release(map, reserved));
+        REQUIRE(!rivet_memory_map_release(fuzz_map, reserved));
     return 0;
 }
