@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rivet/controller.h"
 #include "rivet/error.h"
 
 static int check_passed, check_failed;
@@ -123,6 +124,19 @@ static inline void check_kill(pid_t pid)
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
     }
+}
+
+/* Spawn the built rivet-executor (check_built_executor); NULL, with a
+ * note, when it is not built. */
+static inline rivet_executor *check_spawn_built_executor(void)
+{
+    char *path = check_built_executor();
+    if (!path)
+        return NULL;
+    rivet_executor *ex = NULL;
+    CHECK_OK(rivet_executor_spawn(path, &ex));
+    free(path);
+    return ex;
 }
 
 #endif

@@ -144,17 +144,6 @@ static void test_channel_tick(void)
 
 /* --------------------------------------------- spawned executor's life */
 
-static rivet_executor *spawn_built_executor(void)
-{
-    char *path = check_built_executor();
-    if (!path)
-        return NULL;
-    rivet_executor *ex = NULL;
-    CHECK_OK(rivet_executor_spawn(path, &ex));
-    free(path);
-    return ex;
-}
-
 static uint64_t lookup(rivet_executor *ex, const char *name)
 {
     uint64_t addr = 0;
@@ -167,19 +156,19 @@ static uint64_t lookup(rivet_executor *ex, const char *name)
  * child is gone afterwards. */
 static void test_spawn_lifecycle(void)
 {
-    rivet_executor *ex = spawn_built_executor();
+    rivet_executor *ex = check_spawn_built_executor();
     if (!ex)
         return;
     rivet_executor_destroy(ex);
 
-    ex = spawn_built_executor();
+    ex = check_spawn_built_executor();
     int pid = 0;
     CHECK_OK(rv_executor_run_function(ex, lookup(ex, "getpid"), &pid));
     CHECK(pid > 0 && pid != getpid());
     rivet_executor_destroy(ex);
     CHECK(pid > 0 && kill(pid, 0) != 0 && errno == ESRCH);
 
-    ex = spawn_built_executor();
+    ex = check_spawn_built_executor();
     CHECK_OK(rv_executor_run_function(ex, lookup(ex, "getpid"), &pid));
     CHECK_OK(rivet_executor_exit(ex, 7)); /* it exited as asked */
     int ws = 0;
@@ -187,7 +176,7 @@ static void test_spawn_lifecycle(void)
     rivet_executor_destroy(ex);
     CHECK(kill(pid, 0) != 0 && errno == ESRCH);
 
-    ex = spawn_built_executor();
+    ex = check_spawn_built_executor();
     uint64_t getpid_addr = lookup(ex, "getpid");
     CHECK_OK(rv_executor_run_function(ex, getpid_addr, &pid));
     CHECK(pid > 0 && kill(pid, SIGKILL) == 0);
@@ -230,7 +219,7 @@ static long context_switches(int pid)
  * 200 ms), not every millisecond. */
 static void test_idle_executor_sleeps(void)
 {
-    rivet_executor *ex = spawn_built_executor();
+    rivet_executor *ex = check_spawn_built_executor();
     if (!ex)
         return;
     int pid = 0;

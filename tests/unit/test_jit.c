@@ -285,13 +285,8 @@ static void test_large_links_on_huge_pages(void) {
  * longer exists stands in for one this process may not write), the next
  * link's bytes are sent instead, and runs alike. */
 static void test_spawned_executor_direct_writes(void) {
-    char *path = check_built_executor();
-    if (!path)
-        return;
-    rivet_executor *ex = NULL;
+    rivet_executor *ex = check_spawn_built_executor();
     rivet_jit *jit = NULL;
-    CHECK_OK(rivet_executor_spawn(path, &ex));
-    free(path);
     if (!ex)
         return;
     CHECK_OK(rivet_jit_create(ex, &jit));

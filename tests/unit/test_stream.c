@@ -573,21 +573,9 @@ static void test_controller_faults(void)
 
 /* ------------------------------------------------- kill -9 a real child */
 
-/* Spawn the built rivet-executor; NULL (and a note) when it is not built. */
-static rivet_executor *spawn_built_executor(void)
-{
-    char *path = check_built_executor();
-    if (!path)
-        return NULL;
-    rivet_executor *ex = NULL;
-    CHECK_OK(rivet_executor_spawn(path, &ex));
-    free(path);
-    return ex;
-}
-
 static void test_spawned_child_killed(void)
 {
-    rivet_executor *ex = spawn_built_executor();
+    rivet_executor *ex = check_spawn_built_executor();
     if (!ex)
         return;
     const char *names[] = {"getpid", "pause"};
@@ -630,7 +618,7 @@ static void test_spawned_child_killed(void)
  * cannot be written: an error, not a crash. */
 static void test_spawn_direct_write(void)
 {
-    rivet_executor *ex = spawn_built_executor();
+    rivet_executor *ex = check_spawn_built_executor();
     if (!ex)
         return;
     uint64_t slab = 0, region = 0;
